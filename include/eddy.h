@@ -1,0 +1,14 @@
+/* eddy.h: the umbrella header. eddy gives C programs what Python's asyncio
+ * gives Python: an event loop, tasks, cancellation and timeouts as scopes,
+ * async context managers (WITH) and async iterators (FOR).
+ * See docs/ for guides; each sub-header documents its own part. */
+#ifndef EDDY_H
+#define EDDY_H
+
+#include "eddy/common.h"
+#include "eddy/version.h"
+#include "eddy/error.h"
+#include "eddy/core.h"
+#include "eddy/sync.h"
+
+#endif

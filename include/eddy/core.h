@@ -1,0 +1,205 @@
+/* eddy/core.h: the runtime core: the loop, tasks, time, cancellation
+ * scopes and readiness waits. Everything else in eddy is built on these.
+ *
+ * Model (asyncio's, with Trio's cancellation):
+ *  - eddy_run() starts a loop on the calling thread and runs a main task
+ *    until it and every task it (transitively) spawned have finished.
+ *  - A task is a function running on its own stack. Blocking calls
+ *    (sleep, join, lock, I/O...) suspend only the calling task.
+ *  - Every blocking call is a checkpoint: it fails with -ECANCELED on
+ *    entry if the task is cancelled, and a call that fails with -ECANCELED
+ *    did not happen. Cancellation is level-triggered: once a scope is
+ *    cancelled, every later blocking call inside it fails too.
+ *  - Every blocking call takes (or has a variant taking) an absolute
+ *    deadline; reaching it fails the call with -ETIMEDOUT.
+ *  - All of eddy is single-threaded per loop. The one thread-safe entry
+ *    point is eddy_loop_submit(). */
+#ifndef EDDY_CORE_H
+#define EDDY_CORE_H
+
+#include "common.h"
+#include "error.h"
+
+EDDY_BEGIN_DECLS
+
+typedef struct eddy_loop eddy_loop;
+typedef struct eddy_task eddy_task;
+typedef int (*eddy_task_fn)(void *arg);
+
+/* ---------------------------------------------------------------- loop */
+
+typedef struct eddy_loop_opts {
+  size_t stack_size;      /* default task stack size; 0 = EDDY_STACK_DEFAULT */
+  int virtual_clock;      /* 1: time jumps to the next timer when every task
+                           * is blocked (exact, instant timeout tests) */
+  eddy_time_t grace;      /* cleanup grace period for exits and closes;
+                           * 0 = EDDY_GRACE_DEFAULT, <0 = none (unbounded) */
+  int stack_guard;        /* 1 (default when 0): guard page per stack;
+                           * -1: no guard (say so explicitly) */
+} eddy_loop_opts;
+
+#define EDDY_STACK_DEFAULT ((size_t)64 * 1024)
+#define EDDY_STACK_MIN ((size_t)16 * 1024)
+#define EDDY_STACK_MAX ((size_t)256 * 1024 * 1024)
+#define EDDY_GRACE_DEFAULT EDDY_SEC(5)
+
+/* Run main(arg) as the first task of a new loop on this thread; return when
+ * it and every other task have finished. Returns main's result, or a
+ * negative code if the loop could not start (-ENOMEM, EDDY_ENOGUARD...). */
+EDDY_API int eddy_run(eddy_task_fn main_fn, void *arg);
+EDDY_API int eddy_run_opts(eddy_task_fn main_fn, void *arg,
+                           const eddy_loop_opts *opts);
+
+/* The loop running on this thread, or NULL. */
+EDDY_API eddy_loop *eddy_loop_current(void);
+
+/* Thread-safe: ask the loop to call fn(arg) on its own thread, soon. fn
+ * runs outside any task, so it must not block; it may spawn tasks and set
+ * events. Returns 0, or -ENOMEM / -ESHUTDOWN (the loop is gone). */
+EDDY_API int eddy_loop_submit(eddy_loop *loop, void (*fn)(void *), void *arg);
+
+/* Keep the loop alive while something outside it (another thread) may
+ * still submit work: each hold is paired with one release. */
+EDDY_API void eddy_loop_hold(eddy_loop *loop);
+EDDY_API void eddy_loop_release(eddy_loop *loop);
+
+/* ---------------------------------------------------------------- time */
+
+/* The loop's clock (monotonic ns; virtual in virtual-clock mode). Outside
+ * a loop: CLOCK_MONOTONIC. */
+EDDY_API eddy_time_t eddy_now(void);
+/* now + delta, saturating at EDDY_FOREVER; delta < 0 means now. */
+EDDY_API eddy_time_t eddy_deadline_in(eddy_time_t delta);
+
+EDDY_API int eddy_sleep(eddy_time_t delta);
+EDDY_API int eddy_sleep_until(eddy_time_t deadline);
+/* Let every other ready task run once, then continue. A checkpoint. */
+EDDY_API int eddy_yield(void);
+/* A checkpoint that does not yield: -ECANCELED if cancelled, else 0. */
+EDDY_API int eddy_checkpoint(void);
+
+/* ---------------------------------------------------------------- tasks */
+
+typedef struct eddy_group eddy_group;
+
+typedef struct eddy_spawn_opts {
+  const char *name;   /* copied; shown by eddy_dump() */
+  size_t stack_size;  /* 0: the loop's default */
+  eddy_group *group;  /* owner; NULL: the loop's root group (see below) */
+} eddy_spawn_opts;
+
+/* Start fn(arg) as a new task. It is ready at once and first runs when the
+ * caller next blocks or yields.
+ *  - out != NULL: the caller owns a handle and must eddy_join() it (or
+ *    eddy_detach() it); the finished task's memory is held until then.
+ *  - out == NULL: nobody can join it; its memory goes back as soon as it
+ *    finishes.
+ * Either way the task is owned by a group (opts->group, or the loop's root
+ * group), and eddy_run() does not return while it is pending: nothing is
+ * destroyed while it runs. May be called from a task or from a function
+ * passed to eddy_loop_submit(). */
+EDDY_API int eddy_spawn_at(eddy_task **out, eddy_task_fn fn, void *arg,
+                           const eddy_spawn_opts *opts, const char *file,
+                           int line);
+#define eddy_spawn(out, fn, arg) \
+  eddy_spawn_at((out), (fn), (arg), NULL, __FILE__, __LINE__)
+#define eddy_spawn_ex(out, fn, arg, opts) \
+  eddy_spawn_at((out), (fn), (arg), (opts), __FILE__, __LINE__)
+
+/* Wait for the task to finish and release it: *result gets its return
+ * value. A checkpoint: if the caller is cancelled it returns -ECANCELED
+ * and the handle stays valid (join again later). */
+EDDY_API int eddy_join(eddy_task *t, int *result);
+EDDY_API int eddy_join_until(eddy_task *t, int *result, eddy_time_t deadline);
+/* Give up the handle: the task is released when it finishes. */
+EDDY_API void eddy_detach(eddy_task *t);
+/* Request cancellation: the task's blocking calls fail with -ECANCELED
+ * from now on (level-triggered), except inside shields. Idempotent. */
+EDDY_API void eddy_cancel(eddy_task *t);
+/* 1 if the task has finished (its function returned). */
+EDDY_API int eddy_task_done(const eddy_task *t);
+
+EDDY_API eddy_task *eddy_task_current(void);
+EDDY_API const char *eddy_task_name(const eddy_task *t);
+EDDY_API int eddy_task_set_name(eddy_task *t, const char *name);
+EDDY_API uint64_t eddy_task_id(const eddy_task *t);
+
+/* Task-local storage. Keys are process-wide; values are per task. The
+ * destructor (may be NULL) runs on a non-NULL value when the task ends. */
+typedef int eddy_local_key;
+EDDY_API int eddy_local_key_create(eddy_local_key *key, void (*dtor)(void *));
+EDDY_API void *eddy_local_get(eddy_local_key key);
+EDDY_API int eddy_local_set(eddy_local_key key, void *value);
+
+/* Print every live task: id, name, state, where it was spawned and what
+ * it waits on (with the code address of the blocking call). */
+EDDY_API void eddy_dump(void *file /* FILE* */);
+
+/* ---------------------------------------------------------------- scopes */
+
+/* A cancellation scope: a region of one task that can be cancelled as a
+ * unit, optionally with a deadline, optionally shielded from outer
+ * cancellation. Tasks spawned into a group opened inside a scope are inside
+ * it too. Scopes nest strictly (LIFO). The WITH forms in <eddy/with.h>
+ * wrap these; the raw calls are for library code. Fields are private. */
+typedef struct eddy_timer_entry {
+  eddy_time_t when;
+  uint32_t index; /* position in the heap; 0 = not armed */
+  void (*fire)(struct eddy_timer_entry *);
+} eddy_timer_entry;
+
+typedef struct eddy_scope {
+  struct eddy_scope *parent;
+  eddy_node children; /* child scopes (same task or child tasks' roots) */
+  eddy_node sibling;
+  eddy_task *owner;
+  eddy_timer_entry timer;
+  eddy_time_t deadline;
+  int reason;        /* -ECANCELED or -ETIMEDOUT once cancelled */
+  unsigned flags;
+} eddy_scope;
+
+#define EDDY_SCOPE_SHIELD 1u   /* outer cancellation does not reach inside */
+
+/* Enter/leave a scope in the current task. deadline: EDDY_FOREVER for none;
+ * a past deadline cancels the scope at once (the first checkpoint fails). */
+EDDY_API int eddy_scope_enter(eddy_scope *s, eddy_time_t deadline,
+                              unsigned flags);
+/* Leave; returns 1 if the scope was cancelled by its own deadline, 2 if
+ * cancelled explicitly (eddy_scope_cancel), else 0. Must be the innermost. */
+EDDY_API int eddy_scope_exit(eddy_scope *s);
+EDDY_API void eddy_scope_cancel(eddy_scope *s);
+EDDY_API void eddy_scope_reschedule(eddy_scope *s, eddy_time_t deadline);
+EDDY_API int eddy_scope_cancelled(const eddy_scope *s);
+/* -ECANCELED if the current task is cancelled here (without yielding). */
+EDDY_API int eddy_cancelled(void);
+
+/* ---------------------------------------------------------------- fds */
+
+#define EDDY_READABLE 1u
+#define EDDY_WRITABLE 2u
+
+/* Wait until fd is readable/writable (one-shot registration: simple, two
+ * epoll_ctl calls per wait). Returns the ready mask (>0), -ETIMEDOUT,
+ * -ECANCELED, or the epoll error. Streams use eddy_watch below instead. */
+EDDY_API int eddy_wait_fd(int fd, unsigned events, eddy_time_t deadline);
+
+/* A persistent, edge-triggered registration of one fd, for streams: do the
+ * I/O call first; on EAGAIN call eddy_watch_wait(). One reader and one
+ * writer task may wait at a time (-EBUSY otherwise). */
+typedef struct eddy_watch {
+  int fd;
+  unsigned ready;   /* readiness seen since the last EAGAIN */
+  void *waiter[2];  /* private */
+  eddy_loop *loop;
+} eddy_watch;
+
+EDDY_API int eddy_watch_init(eddy_watch *w, int fd);
+EDDY_API int eddy_watch_wait(eddy_watch *w, unsigned event,
+                             eddy_time_t deadline);
+/* Wake any waiter with -EBADF and remove fd from the poller (does not close
+ * fd). */
+EDDY_API void eddy_watch_fini(eddy_watch *w);
+
+EDDY_END_DECLS
+#endif

@@ -1,0 +1,32 @@
+/* switch.h: the context-switch seam. One implementation is linked in:
+ * switch_x86_64.S, switch_aarch64.S, or switch_ucontext.c for any other
+ * architecture (or when EDDY_SWITCH=ucontext is configured).
+ *
+ * The shape is a "transfer": switching hands the target a pointer-sized
+ * message and tells it which context it came from, both in registers.
+ * Nothing is stored through a global, and the assembly versions resume the
+ * target with an indirect jump, never `ret`: a `ret` into another stack
+ * mispredicts on every switch (8 ns instead of 1.3 ns measured here). */
+#ifndef EDDY_SWITCH_H
+#define EDDY_SWITCH_H
+
+#include <stddef.h>
+
+typedef struct eddy__transfer {
+  void *ctx;  /* the context we came from, to switch back to later */
+  void *data; /* what the switcher passed */
+} eddy__transfer;
+
+typedef void (*eddy__entry_fn)(eddy__transfer t);
+
+/* Suspend the running context and resume `to`, handing it `data`. Returns
+ * when something switches back here. */
+eddy__transfer eddy__ctx_switch(void *to, void *data);
+
+/* Prepare a context on the stack [stack_lo, stack_hi): the first switch to
+ * the returned context calls entry(t). entry must never return. */
+void *eddy__ctx_make(void *stack_lo, void *stack_hi, eddy__entry_fn entry);
+
+/* Which implementation this build uses ("x86_64", "aarch64", "ucontext"). */
+extern const char eddy__ctx_impl[];
+#endif

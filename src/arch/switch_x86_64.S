@@ -1,0 +1,62 @@
+/* switch_x86_64.S: context switch for x86_64, System V ABI.
+ *
+ * A context is a stack pointer. Saved on the stack, below the return
+ * address: the six callee-saved integer registers and the floating-point
+ * control state (MXCSR and the x87 control word), which the ABI also
+ * requires to be preserved across calls.
+ *
+ *   eddy__transfer eddy__ctx_switch(void *to, void *data)
+ *     rdi = to, rsi = data; returns {from in rax, data in rdx}.
+ *
+ * The resume pops the saved return address and jumps to it: the return
+ * stack buffer never sees a ret that does not match its call. */
+        .text
+        .globl  eddy__ctx_switch
+        .hidden eddy__ctx_switch
+        .type   eddy__ctx_switch, @function
+        .p2align 4
+eddy__ctx_switch:
+        .cfi_startproc
+        pushq   %rbp
+        pushq   %rbx
+        pushq   %r15
+        pushq   %r14
+        pushq   %r13
+        pushq   %r12
+        subq    $16, %rsp
+        stmxcsr 8(%rsp)
+        fnstcw  12(%rsp)
+        movq    %rsp, %rax              /* from = this context */
+        movq    %rdi, %rsp              /* become the target */
+        ldmxcsr 8(%rsp)
+        fldcw   12(%rsp)
+        addq    $16, %rsp
+        popq    %r12
+        popq    %r13
+        popq    %r14
+        popq    %r15
+        popq    %rbx
+        popq    %rbp
+        popq    %r8                     /* resume address */
+        movq    %rsi, %rdx              /* data */
+        jmp     *%r8
+        .cfi_endproc
+        .size   eddy__ctx_switch, .-eddy__ctx_switch
+
+/* First code run on a new stack: rbx holds the entry function (placed in
+ * its save slot by eddy__ctx_make), rax/rdx the transfer. */
+        .globl  eddy__ctx_start
+        .hidden eddy__ctx_start
+        .type   eddy__ctx_start, @function
+        .p2align 4
+eddy__ctx_start:
+        .cfi_startproc
+        .cfi_undefined rip              /* outermost frame for unwinders */
+        movq    %rax, %rdi
+        movq    %rdx, %rsi
+        callq   *%rbx
+        ud2                             /* entry functions never return */
+        .cfi_endproc
+        .size   eddy__ctx_start, .-eddy__ctx_start
+
+        .section .note.GNU-stack,"",@progbits

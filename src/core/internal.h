@@ -1,0 +1,249 @@
+/* internal.h: the runtime's private data structures, shared by the files
+ * of src/core and src/backend. Nothing here is installed.
+ *
+ * Vocabulary:
+ *  - coro: a stack plus a saved context. A task has its own coro; a
+ *    generator (FOR) has another one and runs on behalf of whichever task
+ *    pulls from it, so a task's *active* coro may not be its own.
+ *  - wait: the record a parked task leaves behind (on its own stack). A
+ *    waker unlinks it, stores the outcome and makes the task ready.
+ *  - scope: see eddy_scope in <eddy/core.h>. */
+#ifndef EDDY_INTERNAL_H
+#define EDDY_INTERNAL_H
+
+#include "eddy.h"
+#include "list.h"
+#include "sys.h"
+#include "../arch/switch.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#define EDDY__HIDDEN __attribute__((visibility("hidden")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define EDDY__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EDDY__ASAN 1
+#endif
+#endif
+
+/* ---------------------------------------------------------------- stacks */
+typedef struct eddy__stack {
+  char *lo;          /* lowest usable byte (just above the guard) */
+  char *hi;          /* one past the highest usable byte */
+  char *slot;        /* start of the slot (the guard page) */
+  struct eddy__pool *pool;
+  unsigned vg_id;    /* valgrind stack registration */
+} eddy__stack;
+
+/* Take a stack of at least `size` usable bytes: 0 or -ENOMEM/EDDY_ENOGUARD. */
+int eddy__stack_get(eddy_loop *loop, size_t size, eddy__stack *out);
+void eddy__stack_put(eddy_loop *loop, eddy__stack *st);
+void eddy__stacks_destroy(eddy_loop *loop);
+/* Which task (if any) has its guard page at addr: for the overflow report. */
+size_t eddy__stack_guard_size(void);
+
+/* ---------------------------------------------------------------- coros */
+typedef struct eddy__coro {
+  void *ctx;            /* saved context while not running */
+  eddy__stack stack;
+  void *asan_fake;      /* ASan fake-stack handle while switched out */
+} eddy__coro;
+
+/* ---------------------------------------------------------------- waits */
+typedef struct eddy__wait {
+  eddy_node node;   /* in the primitive's wait queue, or self-linked */
+  eddy_task *task;
+  int result;       /* set by whoever wakes the task */
+  int cancellable;  /* 0 inside uninterruptible waits (cond re-lock) */
+  void *data;       /* primitive-specific payload */
+} eddy__wait;
+
+/* ---------------------------------------------------------------- tasks */
+enum { EDDY__READY = 1, EDDY__RUNNING, EDDY__WAITING, EDDY__DONE };
+enum {
+  EDDY__F_HANDLE = 1,   /* a handle is out: keep after finishing */
+  EDDY__F_REAPED = 2,
+  EDDY__F_MAIN = 4,
+};
+
+#define EDDY__LOCALS_INLINE 4
+
+struct eddy_task {
+  eddy__coro coro;        /* must be first: the task's own stack */
+  eddy__coro *active;     /* coro to resume (own, or a generator's) */
+  eddy_loop *loop;
+  eddy_node runq;         /* run queue link */
+  eddy_node all;          /* every live task, for dump and shutdown */
+  eddy_node group_link;   /* in the owning group's list */
+  struct eddy_group *group;
+  eddy_task_fn fn;
+  void *arg;
+  int result;
+  uint8_t state;
+  uint8_t flags;
+  uint64_t id;
+  eddy__wait *wait;       /* non-NULL while parked */
+  eddy_timer_entry timer; /* per-call deadline */
+  eddy_scope root;        /* cancelling the task cancels this */
+  eddy_scope *scope;      /* innermost open scope */
+  eddy_node joiners;      /* tasks in eddy_join */
+  void *locals_inline[EDDY__LOCALS_INLINE];
+  void **locals_more;
+  int nlocals_more;
+  const char *spawn_file;
+  int spawn_line;
+  const char *wait_what;  /* "sleep", "lock", ... for eddy_dump */
+  void *wait_pc;          /* code address of the blocking call */
+  char name[32];
+  void *user_gen;         /* innermost generator running (FOR layer) */
+};
+
+/* Groups: the owner of tasks. The loop has a root group; task groups
+ * (<eddy/group.h>) are groups with a body and failure policy. */
+struct eddy_group {
+  eddy_node tasks;        /* live tasks */
+  eddy_scope *scope;      /* children's root scopes hang below this one */
+  size_t live;
+  eddy_node idle_waiters; /* tasks waiting for live == 0 */
+  void (*on_child_done)(struct eddy_group *g, eddy_task *t);
+  int closed;
+};
+
+/* ---------------------------------------------------------------- timers */
+typedef struct eddy__heap {
+  eddy_timer_entry **v; /* 1-based 4-ary min-heap */
+  uint32_t n, cap;
+} eddy__heap;
+
+int eddy__timer_arm(eddy_loop *loop, eddy_timer_entry *t, eddy_time_t when);
+void eddy__timer_cancel(eddy_loop *loop, eddy_timer_entry *t);
+static inline int eddy__timer_armed(const eddy_timer_entry *t) {
+  return t->index != 0;
+}
+eddy_time_t eddy__timer_next(eddy_loop *loop);
+/* Fire every timer due at `now`; returns how many fired. */
+int eddy__timers_run(eddy_loop *loop, eddy_time_t now);
+void eddy__heap_free(eddy__heap *h);
+
+/* ---------------------------------------------------------------- poller */
+typedef struct eddy__submission {
+  struct eddy__submission *next;
+  void (*fn)(void *);
+  void *arg;
+} eddy__submission;
+
+/* ---------------------------------------------------------------- loop */
+struct eddy_loop {
+  void *sched_ctx;          /* the scheduler's context while a task runs */
+  eddy_task *current;
+  eddy_node runq;
+  eddy__heap timers;
+  size_t nready;
+  /* poller (epoll) */
+  int epfd;
+  int nwatch;               /* fds registered, waiting or not */
+  int nfdwait;              /* tasks parked on fds */
+  uint32_t since_poll;      /* switches since the last I/O poll */
+  /* cross-thread submissions */
+  int evfd;
+  pthread_mutex_t sub_mu;
+  eddy__submission *sub_head, **sub_tail;
+  int sub_sleeping;         /* loop is (about to be) in epoll_wait */
+  int holds;
+  /* time */
+  int virtual_clock;
+  eddy_time_t vnow;
+  /* tasks */
+  eddy_node all;
+  uint64_t next_id;
+  size_t live;
+  struct eddy_group root_group;
+  eddy_scope root_scope;
+  size_t stack_size;
+  eddy_time_t grace;
+  int stack_guard;
+  struct eddy__pool *pools;
+  /* ASan: the scheduler's (native) stack */
+  const void *native_lo;
+  size_t native_size;
+  void *native_fake;
+  int shutting_down;
+  /* FOR layer: registry of open generators, for the shutdown sweep */
+  eddy_node gens;
+};
+
+extern __thread eddy_loop *eddy__loop_tls;
+
+static inline eddy_loop *eddy__loop(void) { return eddy__loop_tls; }
+static inline eddy_task *eddy__self(void) {
+  eddy_loop *l = eddy__loop_tls;
+  return l ? l->current : NULL;
+}
+
+/* Park the current task until woken: returns w->result, or -ETIMEDOUT when
+ * the deadline passes, or -ECANCELED when a scope around it is cancelled
+ * (if w->cancellable). The caller has done its checkpoint and linked w into
+ * its queue (or not, for sleep). */
+int eddy__park(eddy__wait *w, eddy_time_t deadline, const char *what,
+               void *pc);
+/* Make a parked task ready with `result`, unlinking its wait record. */
+void eddy__wake(eddy__wait *w, int result);
+/* Put a ready task on the run queue. */
+void eddy__make_ready(eddy_task *t);
+/* -ECANCELED if any scope around the current task's innermost one is
+ * cancelled (stopping at shields), else 0. */
+int eddy__cancel_state(const eddy_task *t);
+/* The checkpoint every blocking call starts with. */
+static inline int eddy__checkpoint(eddy_task **out) {
+  eddy_task *t = eddy__self();
+  *out = t;
+  if (unlikely(t == NULL)) return EDDY_ENOTTASK;
+  return eddy__cancel_state(t);
+}
+static inline void eddy__wait_init(eddy__wait *w, eddy_task *t) {
+  eddy__list_init(&w->node);
+  w->task = t;
+  w->result = 0;
+  w->cancellable = 1;
+  w->data = NULL;
+}
+/* Switch from the current task to the scheduler (the task must already be
+ * queued somewhere, or parked). */
+void eddy__suspend(eddy_task *t);
+/* Scheduler side: run t until it suspends or finishes. */
+void eddy__resume(eddy_loop *loop, eddy_task *t);
+extern void (*eddy__shutdown_hook)(eddy_loop *loop);
+
+/* scopes */
+void eddy__scope_link(eddy_scope *s, eddy_scope *parent, eddy_task *owner);
+void eddy__scope_unlink(eddy_scope *s);
+void eddy__scope_cancel_reason(eddy_scope *s, int reason);
+
+/* groups */
+void eddy__group_init(struct eddy_group *g, eddy_scope *scope);
+/* Wait until the group has no live task (uncancellable). */
+void eddy__group_wait_idle(struct eddy_group *g);
+
+/* poller */
+int eddy__poller_init(eddy_loop *loop);
+void eddy__poller_fini(eddy_loop *loop);
+/* Wait for I/O and timers: timeout_ns < 0 blocks until something happens. */
+int eddy__poller_poll(eddy_loop *loop, eddy_time_t timeout_ns);
+void eddy__submissions_run(eddy_loop *loop);
+
+eddy_time_t eddy__clock(void);
+
+/* tasks */
+void eddy__task_release(eddy_task *t);
+void eddy__locals_destroy(eddy_task *t);
+
+/* stack overflow reporting */
+void eddy__overflow_handler_install(void);
+void eddy__overflow_set_current(eddy_loop *loop);
+
+#endif

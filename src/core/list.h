@@ -1,0 +1,39 @@
+/* list.h: the intrusive circular doubly linked list used for run queues,
+ * wait queues and scope trees. A node can unlink itself without knowing its
+ * list, which is what lets a cancelled waiter leave any queue in O(1). */
+#ifndef EDDY_LIST_H
+#define EDDY_LIST_H
+
+#include "eddy/common.h"
+
+#define eddy__container_of(p, T, m) ((T *)((char *)(p)-offsetof(T, m)))
+
+static inline void eddy__list_init(eddy_node *h) { h->next = h->prev = h; }
+static inline int eddy__list_empty(const eddy_node *h) { return h->next == h; }
+/* A node that is in no list points at itself (after init or unlink). */
+static inline int eddy__node_linked(const eddy_node *n) { return n->next != n; }
+
+static inline void eddy__list_push_back(eddy_node *h, eddy_node *n) {
+  n->prev = h->prev;
+  n->next = h;
+  h->prev->next = n;
+  h->prev = n;
+}
+static inline void eddy__list_push_front(eddy_node *h, eddy_node *n) {
+  n->next = h->next;
+  n->prev = h;
+  h->next->prev = n;
+  h->next = n;
+}
+static inline void eddy__node_unlink(eddy_node *n) {
+  n->prev->next = n->next;
+  n->next->prev = n->prev;
+  n->next = n->prev = n;
+}
+static inline eddy_node *eddy__list_pop_front(eddy_node *h) {
+  eddy_node *n = h->next;
+  if (n == h) return NULL;
+  eddy__node_unlink(n);
+  return n;
+}
+#endif

@@ -1,0 +1,230 @@
+/* loop.c: the loop: eddy_run(), the scheduler, the clock and cross-thread
+ * submissions. The whole scheduling policy is in run_loop() below:
+ *
+ *   run ready tasks in FIFO order; look at I/O and timers when the run
+ *   queue empties, or after every POLL_EVERY resumptions so a busy set of
+ *   tasks cannot starve I/O; block in the poller only when nothing is
+ *   ready, for no longer than the next timer.
+ *
+ * Checking I/O only every POLL_EVERY switches keeps system calls off the
+ * yield path: a task that yields in a loop costs two register switches and
+ * a queue operation, not an epoll_wait. */
+
+#include "internal.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define POLL_EVERY 1024
+
+
+eddy_time_t eddy__clock(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (eddy_time_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+EDDY_API eddy_time_t eddy_now(void) {
+  eddy_loop *loop = eddy__loop();
+  if (loop && loop->virtual_clock) return loop->vnow;
+  return eddy__clock();
+}
+
+EDDY_API eddy_time_t eddy_deadline_in(eddy_time_t delta) {
+  eddy_time_t now = eddy_now();
+  if (delta <= 0) return now;
+  if (delta >= EDDY_FOREVER - now) return EDDY_FOREVER;
+  return now + delta;
+}
+
+EDDY_API eddy_loop *eddy_loop_current(void) { return eddy__loop(); }
+
+/* ------------------------------------------------------------- groups */
+
+void eddy__group_init(struct eddy_group *g, eddy_scope *scope) {
+  memset(g, 0, sizeof *g);
+  eddy__list_init(&g->tasks);
+  eddy__list_init(&g->idle_waiters);
+  g->scope = scope;
+}
+
+void eddy__group_wait_idle(struct eddy_group *g) {
+  eddy_task *self = eddy__self();
+  while (g->live) {
+    eddy__wait w;
+    eddy__wait_init(&w, self);
+    w.cancellable = 0;
+    eddy__list_push_back(&g->idle_waiters, &w.node);
+    eddy__park(&w, EDDY_FOREVER, "group", __builtin_return_address(0));
+  }
+}
+
+/* ------------------------------------------------------------- submit */
+
+EDDY_API int eddy_loop_submit(eddy_loop *loop, void (*fn)(void *), void *arg) {
+  if (!loop || !fn) return -EINVAL;
+  eddy__submission *s = eddy__alloc(sizeof *s);
+  if (!s) return -ENOMEM;
+  s->next = NULL;
+  s->fn = fn;
+  s->arg = arg;
+  pthread_mutex_lock(&loop->sub_mu);
+  if (loop->shutting_down > 1) {
+    pthread_mutex_unlock(&loop->sub_mu);
+    eddy__free(s);
+    return -ESHUTDOWN;
+  }
+  *loop->sub_tail = s;
+  loop->sub_tail = &s->next;
+  pthread_mutex_unlock(&loop->sub_mu);
+  /* Always poke the eventfd: one write per submission keeps the protocol
+   * simple and correct whether or not the loop is asleep. */
+  uint64_t one = 1;
+  ssize_t r = eddy__sys_write(loop->evfd, &one, sizeof one);
+  (void)r; /* EAGAIN means the counter is already non-zero: it will wake */
+  return 0;
+}
+
+void eddy__submissions_run(eddy_loop *loop) {
+  pthread_mutex_lock(&loop->sub_mu);
+  eddy__submission *s = loop->sub_head;
+  loop->sub_head = NULL;
+  loop->sub_tail = &loop->sub_head;
+  pthread_mutex_unlock(&loop->sub_mu);
+  while (s) {
+    eddy__submission *next = s->next;
+    s->fn(s->arg);
+    eddy__free(s);
+    s = next;
+  }
+}
+
+static int submissions_pending(eddy_loop *loop) {
+  pthread_mutex_lock(&loop->sub_mu);
+  int p = loop->sub_head != NULL;
+  pthread_mutex_unlock(&loop->sub_mu);
+  return p;
+}
+
+EDDY_API void eddy_loop_hold(eddy_loop *loop) {
+  if (loop) __atomic_add_fetch(&loop->holds, 1, __ATOMIC_SEQ_CST);
+}
+
+static void nothing(void *arg) { (void)arg; }
+
+EDDY_API void eddy_loop_release(eddy_loop *loop) {
+  if (!loop) return;
+  __atomic_sub_fetch(&loop->holds, 1, __ATOMIC_SEQ_CST);
+  eddy_loop_submit(loop, nothing, NULL); /* wake it to re-check */
+}
+
+/* ------------------------------------------------------------- the loop */
+
+static void report_deadlock(eddy_loop *loop) {
+  fprintf(stderr,
+          "eddy: deadlock: every task is blocked and nothing can wake one "
+          "(no timer, no I/O, no hold); cancelling them all\n");
+  eddy_dump(stderr);
+  eddy__scope_cancel_reason(&loop->root_scope, -ECANCELED);
+}
+
+static void run_loop(eddy_loop *loop) {
+  for (;;) {
+    eddy_node *n;
+    while ((n = eddy__list_pop_front(&loop->runq)) != NULL) {
+      loop->nready--;
+      eddy__resume(loop, eddy__container_of(n, eddy_task, runq));
+      if (unlikely(++loop->since_poll >= POLL_EVERY)) break;
+    }
+    loop->since_poll = 0;
+    int alive = loop->live > 0 ||
+                __atomic_load_n(&loop->holds, __ATOMIC_SEQ_CST) > 0;
+    if (!alive && eddy__list_empty(&loop->runq) && !submissions_pending(loop))
+      break;
+    eddy_time_t timeout = 0;
+    if (eddy__list_empty(&loop->runq)) {
+      eddy_time_t next = eddy__timer_next(loop);
+      if (next == EDDY_FOREVER) {
+        timeout = -1;
+        if (loop->nfdwait == 0 && loop->live > 0 &&
+            __atomic_load_n(&loop->holds, __ATOMIC_SEQ_CST) == 0 &&
+            !submissions_pending(loop)) {
+          report_deadlock(loop);
+          continue;
+        }
+      } else {
+        timeout = next - eddy_now();
+        if (timeout < 0) timeout = 0;
+      }
+    }
+    eddy__poller_poll(loop, timeout);
+  }
+}
+
+static int loop_init(eddy_loop *loop, const eddy_loop_opts *o) {
+  eddy__list_init(&loop->runq);
+  eddy__list_init(&loop->all);
+  eddy__list_init(&loop->gens);
+  eddy__scope_link(&loop->root_scope, NULL, NULL);
+  eddy__group_init(&loop->root_group, &loop->root_scope);
+  loop->stack_size = o && o->stack_size ? o->stack_size : EDDY_STACK_DEFAULT;
+  if (loop->stack_size < EDDY_STACK_MIN || loop->stack_size > EDDY_STACK_MAX)
+    return EDDY_ESTACK;
+  loop->grace = o && o->grace ? o->grace : EDDY_GRACE_DEFAULT;
+  loop->virtual_clock = o ? o->virtual_clock : 0;
+  loop->stack_guard = o ? o->stack_guard : 0;
+  loop->evfd = -1;
+  loop->epfd = -1;
+  loop->sub_tail = &loop->sub_head;
+  pthread_mutex_init(&loop->sub_mu, NULL);
+  return eddy__poller_init(loop);
+}
+
+static void loop_fini(eddy_loop *loop) {
+  loop->shutting_down = 2;
+  eddy__submissions_run(loop); /* late submissions: run, never leak */
+  eddy__poller_fini(loop);
+  eddy__stacks_destroy(loop);
+  eddy__heap_free(&loop->timers);
+  pthread_mutex_destroy(&loop->sub_mu);
+}
+
+/* Hook for the FOR layer: close generators still open at shutdown. */
+void (*eddy__shutdown_hook)(eddy_loop *loop);
+
+EDDY_API int eddy_run_opts(eddy_task_fn main_fn, void *arg,
+                           const eddy_loop_opts *opts) {
+  if (!main_fn) return -EINVAL;
+  if (eddy__loop()) return -EBUSY; /* one loop per thread at a time */
+  eddy_loop *loop = eddy__calloc(1, sizeof *loop);
+  if (!loop) return -ENOMEM;
+  int r = loop_init(loop, opts);
+  if (r) {
+    loop_fini(loop);
+    eddy__free(loop);
+    return r;
+  }
+  eddy__overflow_handler_install();
+  eddy__loop_tls = loop;
+  eddy_task *main_task;
+  eddy_spawn_opts so = {.name = "main"};
+  r = eddy_spawn_at(&main_task, main_fn, arg, &so, __FILE__, __LINE__);
+  if (r == 0) {
+    run_loop(loop);
+    r = main_task->result;
+    eddy__task_release(main_task);
+    if (eddy__shutdown_hook) eddy__shutdown_hook(loop);
+  }
+  loop_fini(loop);
+  eddy__loop_tls = NULL;
+  eddy__free(loop);
+  return r;
+}
+
+EDDY_API int eddy_run(eddy_task_fn main_fn, void *arg) {
+  return eddy_run_opts(main_fn, arg, NULL);
+}

@@ -1,0 +1,407 @@
+/* task.c: tasks: spawn, the switch in and out of the scheduler, parking and
+ * waking, join, detach, cancel, names and task-local storage.
+ *
+ * A task's control block lives at the top of its own stack slot, so spawn
+ * allocates nothing but a (pooled) stack, and an idle task costs the one or
+ * two pages its stack has touched. The scheduler (loop.c) runs on the
+ * thread's own stack; every suspension is a switch to it and every
+ * resumption a switch from it, so a task switch is two register switches
+ * and a queue operation. */
+
+#include "internal.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef EDDY__ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+__thread eddy_loop *eddy__loop_tls;
+
+/* ------------------------------------------------------------- switching */
+
+/* Switch to another context, telling ASan about the stack change: `save`
+ * keeps this context's fake stack while it is switched out (NULL when this
+ * context is finished and never comes back). */
+static inline eddy__transfer switch_to(void *ctx, const void *lo, size_t size,
+                                       void **save, void *data) {
+#ifdef EDDY__ASAN
+  __sanitizer_start_switch_fiber(save, lo, size);
+#else
+  (void)lo;
+  (void)size;
+#endif
+  eddy__transfer tr = eddy__ctx_switch(ctx, data);
+#ifdef EDDY__ASAN
+  __sanitizer_finish_switch_fiber(save ? *save : NULL, NULL, NULL);
+#else
+  (void)save;
+#endif
+  return tr;
+}
+
+void eddy__suspend(eddy_task *t) {
+  eddy_loop *loop = t->loop;
+  eddy__coro *c = t->active;
+  eddy__transfer tr = switch_to(loop->sched_ctx, loop->native_lo,
+                                loop->native_size, &c->asan_fake, NULL);
+  loop->sched_ctx = tr.ctx;
+}
+
+/* Called by the scheduler: run t until it suspends or finishes. */
+void eddy__resume(eddy_loop *loop, eddy_task *t) {
+  eddy__coro *c = t->active;
+  loop->current = t;
+  t->state = EDDY__RUNNING;
+  eddy__transfer tr =
+      switch_to(c->ctx, c->stack.lo, (size_t)(c->stack.hi - c->stack.lo),
+                &loop->native_fake, t);
+  loop->current = NULL;
+  if (t->state == EDDY__DONE) {
+    if (!(t->flags & EDDY__F_HANDLE)) eddy__task_release(t);
+  } else {
+    t->active->ctx = tr.ctx;
+  }
+}
+
+void eddy__make_ready(eddy_task *t) {
+  eddy_loop *loop = t->loop;
+  t->state = EDDY__READY;
+  eddy__list_push_back(&loop->runq, &t->runq);
+  loop->nready++;
+}
+
+/* ------------------------------------------------------------- parking */
+
+static void task_timer_fire(eddy_timer_entry *e) {
+  eddy_task *t = eddy__container_of(e, eddy_task, timer);
+  if (t->wait) eddy__wake(t->wait, -ETIMEDOUT);
+}
+
+int eddy__park(eddy__wait *w, eddy_time_t deadline, const char *what,
+               void *pc) {
+  eddy_task *t = w->task;
+  eddy_loop *loop = t->loop;
+  if (deadline != EDDY_FOREVER) {
+    if (deadline <= eddy_now()) {
+      eddy__node_unlink(&w->node);
+      return -ETIMEDOUT;
+    }
+    int r = eddy__timer_arm(loop, &t->timer, deadline);
+    if (r) {
+      eddy__node_unlink(&w->node);
+      return r;
+    }
+  }
+  t->wait = w;
+  t->wait_what = what;
+  t->wait_pc = pc;
+  t->state = EDDY__WAITING;
+  eddy__suspend(t);
+  if (eddy__timer_armed(&t->timer)) eddy__timer_cancel(loop, &t->timer);
+  t->wait_what = NULL;
+  return w->result;
+}
+
+void eddy__wake(eddy__wait *w, int result) {
+  eddy_task *t = w->task;
+  eddy__node_unlink(&w->node);
+  w->result = result;
+  t->wait = NULL;
+  eddy__make_ready(t);
+}
+
+/* ------------------------------------------------------------- spawn */
+
+static void task_entry(eddy__transfer tr);
+
+static atomic_int next_local_key;
+#define MAX_LOCAL_KEYS 1024
+static void (*local_dtors[MAX_LOCAL_KEYS])(void *);
+
+EDDY_API int eddy_spawn_at(eddy_task **out, eddy_task_fn fn, void *arg,
+                           const eddy_spawn_opts *opts, const char *file,
+                           int line) {
+  eddy_loop *loop = eddy__loop();
+  if (out) *out = NULL;
+  if (!loop) return EDDY_ENOTTASK;
+  if (!fn) return -EINVAL;
+  struct eddy_group *g = opts && opts->group ? opts->group : &loop->root_group;
+  if (g->closed || loop->shutting_down) return EDDY_ECLOSED;
+  eddy__stack st;
+  int r = eddy__stack_get(loop, opts ? opts->stack_size : 0, &st);
+  if (r) return r;
+  /* The control block takes the top of the slot, cache-line aligned. */
+  uintptr_t top = ((uintptr_t)st.hi - sizeof(eddy_task)) & ~(uintptr_t)63;
+  eddy_task *t = (eddy_task *)top;
+  memset(t, 0, sizeof *t);
+  t->coro.stack = st;
+  t->coro.ctx = eddy__ctx_make(st.lo, (void *)top, task_entry);
+  if (!t->coro.ctx) {
+    eddy__stack_put(loop, &st);
+    return -ENOMEM;
+  }
+  t->active = &t->coro;
+  t->loop = loop;
+  t->fn = fn;
+  t->arg = arg;
+  t->id = ++loop->next_id;
+  t->spawn_file = file;
+  t->spawn_line = line;
+  t->timer.fire = task_timer_fire;
+  if (opts && opts->name) snprintf(t->name, sizeof t->name, "%s", opts->name);
+  eddy__list_init(&t->joiners);
+  eddy__list_init(&t->runq);
+  eddy__scope_link(&t->root, g->scope, t);
+  t->scope = &t->root;
+  eddy__list_push_back(&loop->all, &t->all);
+  eddy__list_push_back(&g->tasks, &t->group_link);
+  t->group = g;
+  g->live++;
+  loop->live++;
+  if (out) {
+    t->flags |= EDDY__F_HANDLE;
+    *out = t;
+  }
+  eddy__make_ready(t);
+  return 0;
+}
+
+static void task_finish(eddy_task *t) {
+  eddy_loop *loop = t->loop;
+  /* Scopes the function left open (a bug in the caller) are closed here so
+   * the scope tree stays sound. */
+  while (t->scope && t->scope != &t->root) {
+    eddy_scope *s = t->scope;
+    t->scope = s->parent;
+    eddy__scope_unlink(s);
+  }
+  eddy__locals_destroy(t);
+  eddy__scope_unlink(&t->root);
+  t->scope = NULL;
+  t->state = EDDY__DONE;
+  eddy__node_unlink(&t->all);
+  eddy_node *n;
+  while ((n = eddy__list_pop_front(&t->joiners)) != NULL) {
+    eddy__wait *w = eddy__container_of(n, eddy__wait, node);
+    eddy__list_init(&w->node);
+    eddy__wake(w, 0);
+  }
+  struct eddy_group *g = t->group;
+  eddy__node_unlink(&t->group_link);
+  g->live--;
+  loop->live--;
+  if (g->on_child_done) g->on_child_done(g, t);
+  if (g->live == 0) {
+    while ((n = eddy__list_pop_front(&g->idle_waiters)) != NULL) {
+      eddy__wait *w = eddy__container_of(n, eddy__wait, node);
+      eddy__list_init(&w->node);
+      eddy__wake(w, 0);
+    }
+  }
+}
+
+static void task_entry(eddy__transfer tr) {
+  eddy_task *t = tr.data;
+  eddy_loop *loop = t->loop;
+  loop->sched_ctx = tr.ctx;
+#ifdef EDDY__ASAN
+  __sanitizer_finish_switch_fiber(NULL, &loop->native_lo, &loop->native_size);
+#endif
+  t->result = t->fn(t->arg);
+  task_finish(t);
+  /* Last switch out: ASan may drop this stack's fake frames (save=NULL). */
+  switch_to(loop->sched_ctx, loop->native_lo, loop->native_size, NULL, t);
+  abort();
+}
+
+void eddy__task_release(eddy_task *t) {
+  t->flags |= EDDY__F_REAPED;
+  eddy__stack st = t->coro.stack;
+  eddy__stack_put(t->loop, &st);
+}
+
+/* ------------------------------------------------------------- join */
+
+EDDY_API int eddy_join_until(eddy_task *t, int *result, eddy_time_t deadline) {
+  eddy_task *self;
+  int r = eddy__checkpoint(&self);
+  if (r) return r;
+  if (!t || !(t->flags & EDDY__F_HANDLE)) return -EINVAL;
+  if (t == self) return -EDEADLK;
+  while (t->state != EDDY__DONE) {
+    if (!eddy__list_empty(&t->joiners)) return -EBUSY;
+    eddy__wait w;
+    eddy__wait_init(&w, self);
+    eddy__list_push_back(&t->joiners, &w.node);
+    r = eddy__park(&w, deadline, "join", __builtin_return_address(0));
+    if (r) return r;
+  }
+  if (result) *result = t->result;
+  t->flags &= (uint8_t)~EDDY__F_HANDLE;
+  eddy__task_release(t);
+  return 0;
+}
+
+EDDY_API int eddy_join(eddy_task *t, int *result) {
+  return eddy_join_until(t, result, EDDY_FOREVER);
+}
+
+EDDY_API void eddy_detach(eddy_task *t) {
+  if (!t || !(t->flags & EDDY__F_HANDLE)) return;
+  t->flags &= (uint8_t)~EDDY__F_HANDLE;
+  if (t->state == EDDY__DONE) eddy__task_release(t);
+}
+
+EDDY_API void eddy_cancel(eddy_task *t) {
+  if (!t || t->state == EDDY__DONE) return;
+  eddy__scope_cancel_reason(&t->root, -ECANCELED);
+}
+
+EDDY_API int eddy_task_done(const eddy_task *t) {
+  return t && t->state == EDDY__DONE;
+}
+
+EDDY_API eddy_task *eddy_task_current(void) { return eddy__self(); }
+
+EDDY_API const char *eddy_task_name(const eddy_task *t) {
+  return t ? t->name : "";
+}
+
+EDDY_API int eddy_task_set_name(eddy_task *t, const char *name) {
+  if (!t || !name) return -EINVAL;
+  snprintf(t->name, sizeof t->name, "%s", name);
+  return strlen(name) < sizeof t->name ? 0 : -ENAMETOOLONG;
+}
+
+EDDY_API uint64_t eddy_task_id(const eddy_task *t) { return t ? t->id : 0; }
+
+/* ------------------------------------------------------------- yield */
+
+EDDY_API int eddy_yield(void) {
+  eddy_task *t;
+  int r = eddy__checkpoint(&t);
+  if (unlikely(r)) return r;
+  eddy__make_ready(t);
+  eddy__suspend(t);
+  return 0;
+}
+
+EDDY_API int eddy_checkpoint(void) {
+  eddy_task *t;
+  return eddy__checkpoint(&t);
+}
+
+EDDY_API int eddy_sleep_until(eddy_time_t deadline) {
+  eddy_task *t;
+  int r = eddy__checkpoint(&t);
+  if (r) return r;
+  if (deadline <= eddy_now()) return eddy_yield();
+  eddy__wait w;
+  eddy__wait_init(&w, t);
+  r = eddy__park(&w, deadline, "sleep", __builtin_return_address(0));
+  return r == -ETIMEDOUT ? 0 : r;
+}
+
+EDDY_API int eddy_sleep(eddy_time_t delta) {
+  return eddy_sleep_until(eddy_deadline_in(delta));
+}
+
+/* ------------------------------------------------------------- locals */
+
+EDDY_API int eddy_local_key_create(eddy_local_key *key, void (*dtor)(void *)) {
+  int k = atomic_fetch_add(&next_local_key, 1);
+  if (k >= MAX_LOCAL_KEYS) {
+    atomic_fetch_sub(&next_local_key, 1);
+    return -EAGAIN;
+  }
+  local_dtors[k] = dtor;
+  *key = k;
+  return 0;
+}
+
+EDDY_API void *eddy_local_get(eddy_local_key key) {
+  eddy_task *t = eddy__self();
+  if (!t || key < 0) return NULL;
+  if (key < EDDY__LOCALS_INLINE) return t->locals_inline[key];
+  int i = key - EDDY__LOCALS_INLINE;
+  return i < t->nlocals_more ? t->locals_more[i] : NULL;
+}
+
+EDDY_API int eddy_local_set(eddy_local_key key, void *value) {
+  eddy_task *t = eddy__self();
+  if (!t) return EDDY_ENOTTASK;
+  if (key < 0 || key >= atomic_load(&next_local_key)) return -EINVAL;
+  if (key < EDDY__LOCALS_INLINE) {
+    t->locals_inline[key] = value;
+    return 0;
+  }
+  int i = key - EDDY__LOCALS_INLINE;
+  if (i >= t->nlocals_more) {
+    int n = i + 8;
+    void **v = eddy__realloc(t->locals_more, (size_t)n * sizeof *v);
+    if (!v) return -ENOMEM;
+    memset(v + t->nlocals_more, 0, (size_t)(n - t->nlocals_more) * sizeof *v);
+    t->locals_more = v;
+    t->nlocals_more = n;
+  }
+  t->locals_more[i] = value;
+  return 0;
+}
+
+void eddy__locals_destroy(eddy_task *t) {
+  for (int k = 0; k < EDDY__LOCALS_INLINE; k++)
+    if (t->locals_inline[k] && local_dtors[k]) {
+      void *v = t->locals_inline[k];
+      t->locals_inline[k] = NULL;
+      local_dtors[k](v);
+    }
+  for (int i = 0; i < t->nlocals_more; i++) {
+    void *v = t->locals_more[i];
+    int k = i + EDDY__LOCALS_INLINE;
+    if (v && local_dtors[k]) {
+      t->locals_more[i] = NULL;
+      local_dtors[k](v);
+    }
+  }
+  eddy__free(t->locals_more);
+  t->locals_more = NULL;
+  t->nlocals_more = 0;
+}
+
+/* ------------------------------------------------------------- dump */
+
+static const char *state_name(int s) {
+  switch (s) {
+  case EDDY__READY: return "ready";
+  case EDDY__RUNNING: return "running";
+  case EDDY__WAITING: return "waiting";
+  case EDDY__DONE: return "done";
+  default: return "?";
+  }
+}
+
+EDDY_API void eddy_dump(void *file) {
+  FILE *f = file ? file : stderr;
+  eddy_loop *loop = eddy__loop();
+  if (!loop) {
+    fprintf(f, "eddy: no loop on this thread\n");
+    return;
+  }
+  fprintf(f, "eddy: %zu live task(s), %zu ready\n", loop->live, loop->nready);
+  for (eddy_node *n = loop->all.next; n != &loop->all; n = n->next) {
+    eddy_task *t = eddy__container_of(n, eddy_task, all);
+    fprintf(f, "  task %llu '%s' %s, spawned at %s:%d",
+            (unsigned long long)t->id, t->name, state_name(t->state),
+            t->spawn_file ? t->spawn_file : "?", t->spawn_line);
+    if (t->state == EDDY__WAITING && t->wait_what)
+      fprintf(f, ", waiting in %s (called from %p)", t->wait_what, t->wait_pc);
+    if (eddy__cancel_state(t)) fprintf(f, ", cancelled");
+    fputc('\n', f);
+  }
+}
