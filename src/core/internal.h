@@ -101,6 +101,7 @@ struct eddy_task {
   void *wait_pc;          /* code address of the blocking call */
   char name[32];
   void *user_gen;         /* innermost generator running (FOR layer) */
+  eddy__coro *coro_prev;  /* coro that switched to the active one */
 };
 
 /* Groups: the owner of tasks. The loop has a root group; task groups
@@ -218,6 +219,19 @@ void eddy__suspend(eddy_task *t);
 /* Scheduler side: run t until it suspends or finishes. */
 void eddy__resume(eddy_loop *loop, eddy_task *t);
 extern void (*eddy__shutdown_hook)(eddy_loop *loop);
+
+/* Coroutines inside a task (generators, generator-style managers): a coro
+ * runs on its own stack on behalf of whichever task switches into it.
+ * eddy__coro_init takes a pooled stack and prepares entry; the entry
+ * function must start with eddy__coro_begin(tr) and end with
+ * eddy__coro_exit(). eddy__coro_switch(to, data) suspends the running coro
+ * (task stack or another coro) and resumes `to`; it returns the data passed
+ * by whoever switches back. */
+int eddy__coro_init(eddy__coro *c, size_t stack_size, eddy__entry_fn entry);
+void eddy__coro_fini(eddy__coro *c);
+void *eddy__coro_switch(eddy__coro *to, void *data);
+void *eddy__coro_begin(eddy__transfer tr);
+__attribute__((noreturn)) void eddy__coro_exit(eddy__coro *to, void *data);
 
 /* scopes */
 void eddy__scope_link(eddy_scope *s, eddy_scope *parent, eddy_task *owner);

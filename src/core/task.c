@@ -405,3 +405,56 @@ EDDY_API void eddy_dump(void *file) {
     fputc('\n', f);
   }
 }
+
+/* ------------------------------------------------------------- coros */
+
+int eddy__coro_init(eddy__coro *c, size_t stack_size, eddy__entry_fn entry) {
+  eddy_loop *loop = eddy__loop();
+  if (!loop) return EDDY_ENOTTASK;
+  memset(c, 0, sizeof *c);
+  int r = eddy__stack_get(loop, stack_size, &c->stack);
+  if (r) return r;
+  c->ctx = eddy__ctx_make(c->stack.lo, c->stack.hi, entry);
+  if (!c->ctx) {
+    eddy__stack_put(loop, &c->stack);
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+void eddy__coro_fini(eddy__coro *c) {
+  eddy_loop *loop = eddy__loop();
+  if (c->stack.slot && loop) eddy__stack_put(loop, &c->stack);
+  c->stack.slot = NULL;
+}
+
+void *eddy__coro_switch(eddy__coro *to, void *data) {
+  eddy_task *t = eddy__self();
+  eddy__coro *from = t->active;
+  t->active = to;
+  t->coro_prev = from;
+  eddy__transfer tr =
+      switch_to(to->ctx, to->stack.lo, (size_t)(to->stack.hi - to->stack.lo),
+                &from->asan_fake, data);
+  t = eddy__self(); /* possibly another task drives us now (R39) */
+  t->coro_prev->ctx = tr.ctx;
+  return tr.data;
+}
+
+void *eddy__coro_begin(eddy__transfer tr) {
+#ifdef EDDY__ASAN
+  __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
+#endif
+  eddy_task *t = eddy__self();
+  t->coro_prev->ctx = tr.ctx;
+  return tr.data;
+}
+
+void eddy__coro_exit(eddy__coro *to, void *data) {
+  eddy_task *t = eddy__self();
+  t->coro_prev = t->active;
+  t->active = to;
+  switch_to(to->ctx, to->stack.lo, (size_t)(to->stack.hi - to->stack.lo),
+            NULL, data);
+  abort();
+}
