@@ -21,10 +21,14 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 long eddy__alloc_live(void);
 void eddy__fault_set(int kind, int skip, int err, int times);
 void eddy__fault_clear(void);
+
+/* A wait queue (eddy_node head) with nobody in it. */
+static inline int eddy__list_empty_(const eddy_node *h) { return h->next == h; }
 
 typedef void (*test_fn)(void);
 static struct {

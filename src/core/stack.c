@@ -31,6 +31,13 @@
 #define VALGRIND_STACK_DEREGISTER(id) ((void)0)
 #endif
 
+#ifdef EDDY__ASAN
+#include <sanitizer/asan_interface.h>
+#define UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#define UNPOISON(p, n) ((void)0)
+#endif
+
 #define GUARD_SIZE ((size_t)4096)
 #define SLAB_BYTES ((size_t)16 << 20)
 #define MAX_SLOTS_PER_SLAB 256
@@ -142,6 +149,9 @@ int eddy__stack_get(eddy_loop *loop, size_t size, eddy__stack *out) {
   out->hi = slot + p->slot;
   out->pool = p;
   out->vg_id = VALGRIND_STACK_REGISTER(out->lo, out->hi);
+  /* A reused stack still carries ASan's poison from frames that never
+   * returned (the previous owner switched away for good). */
+  UNPOISON(out->lo, (size_t)(out->hi - out->lo));
   return 0;
 }
 

@@ -174,12 +174,14 @@ EDDY_API int eddy_spawn_at(eddy_task **out, eddy_task_fn fn, void *arg,
 
 static void task_finish(eddy_task *t) {
   eddy_loop *loop = t->loop;
-  /* Scopes the function left open (a bug in the caller) are closed here so
-   * the scope tree stays sound. */
-  while (t->scope && t->scope != &t->root) {
-    eddy_scope *s = t->scope;
-    t->scope = s->parent;
-    eddy__scope_unlink(s);
+  /* A scope still open here lived in a frame that has returned: its memory
+   * is gone, so the tree cannot be repaired. Fail fast and say where. */
+  if (t->scope != &t->root) {
+    fprintf(stderr,
+            "eddy: task %llu '%s' (spawned at %s:%d) returned with a scope "
+            "still open; scopes must be exited (use the WITH forms)\n",
+            (unsigned long long)t->id, t->name, t->spawn_file, t->spawn_line);
+    abort();
   }
   eddy__locals_destroy(t);
   eddy__scope_unlink(&t->root);

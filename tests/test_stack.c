@@ -1,0 +1,172 @@
+/* test_stack.c: stacks: sizes, pooling, the guard page (MADV_GUARD_INSTALL
+ * and the mprotect fallback), a clear error when no guard can be had, the
+ * overflow report, and a million idle tasks. */
+#include "test.h"
+
+#include <sys/resource.h>
+
+enum { K_ALLOC, K_MMAP, K_MADV, K_MPROT }; /* order of src/core/sys.h */
+
+static int noop(void *arg) {
+  (void)arg;
+  return 0;
+}
+
+static int sizes_main(void *arg) {
+  (void)arg;
+  eddy_spawn_opts small = {.stack_size = 1024};
+  ASSERT_RC(eddy_spawn_ex(NULL, noop, NULL, &small), EDDY_ESTACK);
+  eddy_spawn_opts huge = {.stack_size = (size_t)1 << 40};
+  ASSERT_RC(eddy_spawn_ex(NULL, noop, NULL, &huge), EDDY_ESTACK);
+  eddy_spawn_opts big = {.stack_size = 1 << 20};
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn_ex(&t, noop, NULL, &big), 0);
+  return eddy_join(t, NULL);
+}
+TEST(stack_size_limits) { ASSERT_EQ(eddy_run(sizes_main, NULL), 0); }
+
+TEST(loop_default_stack_size_checked) {
+  eddy_loop_opts o = {.stack_size = 100};
+  ASSERT_RC(eddy_run_opts(noop, NULL, &o), EDDY_ESTACK);
+}
+
+static int deep(int n) {
+  volatile char buf[1024];
+  buf[0] = (char)n;
+  return n ? deep(n - 1) + buf[0] : 0;
+}
+static int big_frame_user(void *arg) {
+  (void)arg;
+  return deep(200) > 0 ? 0 : 1; /* ~200 KiB of stack */
+}
+static int big_stack_main(void *arg) {
+  (void)arg;
+  eddy_spawn_opts o = {.stack_size = 512 * 1024};
+  eddy_task *t;
+  int res = -1;
+  eddy_spawn_ex(&t, big_frame_user, NULL, &o);
+  eddy_join(t, &res);
+  return res;
+}
+TEST(configured_stack_size_is_usable) { ASSERT_EQ(eddy_run(big_stack_main, NULL), 0); }
+
+static int recurse_forever(void *arg) {
+  (void)arg;
+  return deep(1 << 20);
+}
+static int overflow_main(void *arg) {
+  (void)arg;
+  eddy_spawn_opts o = {.name = "deep-diver"};
+  eddy_spawn_ex(NULL, recurse_forever, NULL, &o);
+  return 0;
+}
+TEST(overflow_names_the_task) {
+#if defined(__SANITIZE_ADDRESS__)
+  return; /* ASan reports the overflow itself, before our handler */
+#endif
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipefd[1], 2);
+    struct rlimit rl = {0, 0};
+    setrlimit(RLIMIT_CORE, &rl);
+    eddy_run(overflow_main, NULL);
+    _exit(0);
+  }
+  close(pipefd[1]);
+  char buf[512] = {0};
+  ssize_t n, off = 0;
+  while ((n = read(pipefd[0], buf + off, sizeof buf - 1 - (size_t)off)) > 0) off += n;
+  int st;
+  waitpid(pid, &st, 0);
+  ASSERT(WIFSIGNALED(st));
+  ASSERT_EQ(WTERMSIG(st), SIGABRT);
+  ASSERT(strstr(buf, "stack overflow in task") != NULL);
+  ASSERT(strstr(buf, "'deep-diver'") != NULL);
+  ASSERT(strstr(buf, "test_stack.c:") != NULL);
+}
+
+static int spawn_one(void *arg) {
+  int expect = (int)(intptr_t)arg;
+  eddy_task *t;
+  int r = eddy_spawn(&t, noop, NULL);
+  if (r == 0) eddy_join(t, NULL);
+  ASSERT_RC(r, expect);
+  return 0;
+}
+TEST(mprotect_fallback_when_madvise_guard_missing) {
+  /* An older kernel answers EINVAL to MADV_GUARD_INSTALL: fall back. */
+  eddy__fault_set(K_MADV, 0, EINVAL, 0);
+  ASSERT_EQ(eddy_run(spawn_one, (void *)0), 0);
+}
+TEST(no_guard_is_a_clear_error) {
+  /* With the fallback out of map entries (ENOMEM), say so. */
+  eddy__fault_set(K_MADV, 1, EINVAL, 0); /* main gets its guard */
+  eddy__fault_set(K_MPROT, 0, ENOMEM, 0);
+  ASSERT_EQ(eddy_run(spawn_one, (void *)(intptr_t)EDDY_ENOGUARD), 0);
+}
+TEST(unguarded_stacks_when_asked) {
+  eddy_loop_opts o = {.stack_guard = -1};
+  eddy__fault_set(K_MADV, 0, EINVAL, 0);
+  eddy__fault_set(K_MPROT, 0, ENOMEM, 0);
+  ASSERT_EQ(eddy_run_opts(spawn_one, (void *)0, &o), 0);
+}
+TEST(stack_mmap_failure_is_enomem) {
+  eddy__fault_set(K_MMAP, 1, ENOMEM, 0); /* the altstack, then main's slab */
+  int r = eddy_run(noop, NULL);
+  ASSERT(r == -ENOMEM || r == 0);
+  eddy__fault_clear();
+  eddy__fault_set(K_MMAP, 0, ENOMEM, 0);
+  ASSERT_RC(eddy_run(noop, NULL), -ENOMEM);
+}
+
+static int pooled_main(void *arg) {
+  (void)arg;
+  eddy_task *t1, *t2;
+  eddy_spawn(&t1, noop, NULL);
+  eddy_join(t1, NULL);
+  void *first = t1;
+  eddy_spawn(&t2, noop, NULL); /* the warm stack is reused */
+  ASSERT(first == (void *)t2);
+  return eddy_join(t2, NULL);
+}
+TEST(stacks_are_pooled) { ASSERT_EQ(eddy_run(pooled_main, NULL), 0); }
+
+/* A million concurrent idle tasks on the default configuration. */
+static eddy_event gate;
+static long woke;
+static int idle_task(void *arg) {
+  (void)arg;
+  int r = eddy_event_wait(&gate);
+  if (r == 0) woke++;
+  return r;
+}
+static long rss_kib(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long v = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "VmRSS: %ld", &v) == 1) break;
+  if (f) fclose(f);
+  return v;
+}
+static int million_main(void *arg) {
+  long n = (long)(intptr_t)arg;
+  eddy_event_init(&gate);
+  long before = rss_kib();
+  for (long i = 0; i < n; i++) ASSERT_RC(eddy_spawn(NULL, idle_task, NULL), 0);
+  eddy_yield(); /* every task runs up to its wait */
+  long after = rss_kib();
+  fprintf(stderr, "%ld idle tasks: %.0f bytes RSS each\n", n,
+          (double)(after - before) * 1024.0 / (double)n);
+  ASSERT((after - before) * 1024 / n <= 4608); /* 4.5 KiB */
+  eddy_event_set(&gate);
+  return 0;
+}
+TEST(million_idle_tasks) {
+  const char *s = getenv("EDDY_TEST_TASKS");
+  long n = s ? atol(s) : 1000000;
+  ASSERT_EQ(eddy_run(million_main, (void *)(intptr_t)n), 0);
+  ASSERT_EQ(woke, n);
+}
