@@ -16,6 +16,7 @@
 #include "sys.h"
 #include "../arch/switch.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 
@@ -178,7 +179,10 @@ struct eddy_loop {
   eddy_node gens;
 };
 
-extern __thread eddy_loop *eddy__loop_tls;
+/* initial-exec: one fs-relative load, not a __tls_get_addr call per access
+ * (the library is PIC). */
+extern __thread eddy_loop *eddy__loop_tls
+    __attribute__((tls_model("initial-exec")));
 
 static inline eddy_loop *eddy__loop(void) { return eddy__loop_tls; }
 static inline eddy_task *eddy__self(void) {
@@ -194,11 +198,29 @@ int eddy__park(eddy__wait *w, eddy_time_t deadline, const char *what,
                void *pc);
 /* Make a parked task ready with `result`, unlinking its wait record. */
 void eddy__wake(eddy__wait *w, int result);
+
+/* Scope flags private to the core (the public one is EDDY_SCOPE_SHIELD). */
+#define EDDY__SCOPE_CANCELLED 0x100u
+#define EDDY__SCOPE_FIRED 0x200u    /* cancelled by its own deadline */
+#define EDDY__SCOPE_EXPLICIT 0x400u /* cancelled by eddy_scope_cancel */
+
 /* Put a ready task on the run queue. */
-void eddy__make_ready(eddy_task *t);
-/* -ECANCELED if any scope around the current task's innermost one is
- * cancelled (stopping at shields), else 0. */
-int eddy__cancel_state(const eddy_task *t);
+static inline void eddy__make_ready(eddy_task *t) {
+  eddy_loop *loop = t->loop;
+  t->state = EDDY__READY;
+  eddy__list_push_back(&loop->runq, &t->runq);
+  loop->nready++;
+}
+/* -ECANCELED if any scope around the task's innermost one is cancelled
+ * (stopping at shields), else 0. Never cached: the walk is two or three
+ * pointer hops and cannot go stale. */
+static inline int eddy__cancel_state(const eddy_task *t) {
+  for (const eddy_scope *s = t->scope; s; s = s->parent) {
+    if (s->flags & EDDY__SCOPE_CANCELLED) return -ECANCELED;
+    if (s->flags & EDDY_SCOPE_SHIELD) break;
+  }
+  return 0;
+}
 /* The checkpoint every blocking call starts with. */
 static inline int eddy__checkpoint(eddy_task **out) {
   eddy_task *t = eddy__self();
@@ -213,6 +235,7 @@ static inline void eddy__wait_init(eddy__wait *w, eddy_task *t) {
   w->cancellable = 1;
   w->data = NULL;
 }
+#define EDDY__POLL_EVERY 1024
 /* Switch from the current task to the scheduler (the task must already be
  * queued somewhere, or parked). */
 void eddy__suspend(eddy_task *t);

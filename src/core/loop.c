@@ -2,11 +2,11 @@
  * submissions. The whole scheduling policy is in run_loop() below:
  *
  *   run ready tasks in FIFO order; look at I/O and timers when the run
- *   queue empties, or after every POLL_EVERY resumptions so a busy set of
+ *   queue empties, or after every EDDY__POLL_EVERY resumptions so a busy set of
  *   tasks cannot starve I/O; block in the poller only when nothing is
  *   ready, for no longer than the next timer.
  *
- * Checking I/O only every POLL_EVERY switches keeps system calls off the
+ * Checking I/O only every EDDY__POLL_EVERY switches keeps system calls off the
  * yield path: a task that yields in a loop costs two register switches and
  * a queue operation, not an epoll_wait. */
 
@@ -19,7 +19,6 @@
 #include <string.h>
 #include <time.h>
 
-#define POLL_EVERY 1024
 
 
 eddy_time_t eddy__clock(void) {
@@ -138,7 +137,7 @@ static void run_loop(eddy_loop *loop) {
     while ((n = eddy__list_pop_front(&loop->runq)) != NULL) {
       loop->nready--;
       eddy__resume(loop, eddy__container_of(n, eddy_task, runq));
-      if (unlikely(++loop->since_poll >= POLL_EVERY)) break;
+      if (unlikely(++loop->since_poll >= EDDY__POLL_EVERY)) break;
     }
     loop->since_poll = 0;
     int alive = loop->live > 0 ||

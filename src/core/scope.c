@@ -11,17 +11,9 @@
 
 #include <errno.h>
 
-#define F_CANCELLED 0x100u
-#define F_FIRED 0x200u    /* cancelled by its own deadline */
-#define F_EXPLICIT 0x400u /* cancelled by eddy_scope_cancel */
-
-int eddy__cancel_state(const eddy_task *t) {
-  for (const eddy_scope *s = t->scope; s; s = s->parent) {
-    if (s->flags & F_CANCELLED) return -ECANCELED;
-    if (s->flags & EDDY_SCOPE_SHIELD) break;
-  }
-  return 0;
-}
+#define F_CANCELLED EDDY__SCOPE_CANCELLED
+#define F_FIRED EDDY__SCOPE_FIRED
+#define F_EXPLICIT EDDY__SCOPE_EXPLICIT
 
 void eddy__scope_link(eddy_scope *s, eddy_scope *parent, eddy_task *owner) {
   s->parent = parent;

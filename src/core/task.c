@@ -21,7 +21,7 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
-__thread eddy_loop *eddy__loop_tls;
+__thread eddy_loop *eddy__loop_tls __attribute__((tls_model("initial-exec")));
 
 /* ------------------------------------------------------------- switching */
 
@@ -45,35 +45,59 @@ static inline eddy__transfer switch_to(void *ctx, const void *lo, size_t size,
   return tr;
 }
 
+/* The switch protocol between tasks and the scheduler: whoever switches
+ * away passes itself as the transfer's data (the scheduler passes NULL) and
+ * sets loop->current to the task it resumes. The resumed side stores the
+ * context it came from where it belongs. */
+static inline void arrived(eddy_loop *loop, eddy__transfer tr) {
+  if (tr.data) ((eddy_task *)tr.data)->active->ctx = tr.ctx;
+  else loop->sched_ctx = tr.ctx;
+}
+
+/* Suspend t (already queued or parked). The next ready task, if any, is
+ * resumed directly, without a trip through the scheduler: one register
+ * switch per hand-off. If the next ready task is t itself it just goes on.
+ * Every EDDY__POLL_EVERY hand-offs the scheduler gets a turn to poll I/O
+ * and timers, so a busy set of tasks cannot starve them. */
 void eddy__suspend(eddy_task *t) {
   eddy_loop *loop = t->loop;
   eddy__coro *c = t->active;
-  eddy__transfer tr = switch_to(loop->sched_ctx, loop->native_lo,
-                                loop->native_size, &c->asan_fake, NULL);
-  loop->sched_ctx = tr.ctx;
+  eddy__transfer tr;
+  eddy_node *n = loop->runq.next;
+  if (n != &loop->runq && loop->since_poll < EDDY__POLL_EVERY) {
+    loop->since_poll++;
+    eddy__node_unlink(n);
+    loop->nready--;
+    eddy_task *next = eddy__container_of(n, eddy_task, runq);
+    next->state = EDDY__RUNNING;
+    if (next == t) return;
+    eddy__coro *nc = next->active;
+    loop->current = next;
+    tr = switch_to(nc->ctx, nc->stack.lo, (size_t)(nc->stack.hi - nc->stack.lo),
+                   &c->asan_fake, t);
+  } else {
+    tr = switch_to(loop->sched_ctx, loop->native_lo, loop->native_size,
+                   &c->asan_fake, t);
+  }
+  arrived(loop, tr);
 }
 
-/* Called by the scheduler: run t until it suspends or finishes. */
+/* Called by the scheduler: run t; return when some task switches back to
+ * the scheduler (not necessarily t: tasks hand off directly). */
 void eddy__resume(eddy_loop *loop, eddy_task *t) {
   eddy__coro *c = t->active;
   loop->current = t;
   t->state = EDDY__RUNNING;
   eddy__transfer tr =
       switch_to(c->ctx, c->stack.lo, (size_t)(c->stack.hi - c->stack.lo),
-                &loop->native_fake, t);
+                &loop->native_fake, NULL);
+  eddy_task *back = tr.data;
   loop->current = NULL;
-  if (t->state == EDDY__DONE) {
-    if (!(t->flags & EDDY__F_HANDLE)) eddy__task_release(t);
+  if (back->state == EDDY__DONE) {
+    if (!(back->flags & EDDY__F_HANDLE)) eddy__task_release(back);
   } else {
-    t->active->ctx = tr.ctx;
+    back->active->ctx = tr.ctx;
   }
-}
-
-void eddy__make_ready(eddy_task *t) {
-  eddy_loop *loop = t->loop;
-  t->state = EDDY__READY;
-  eddy__list_push_back(&loop->runq, &t->runq);
-  loop->nready++;
 }
 
 /* ------------------------------------------------------------- parking */
@@ -209,15 +233,22 @@ static void task_finish(eddy_task *t) {
 }
 
 static void task_entry(eddy__transfer tr) {
-  eddy_task *t = tr.data;
-  eddy_loop *loop = t->loop;
-  loop->sched_ctx = tr.ctx;
+  eddy_loop *loop = eddy__loop();
+  eddy_task *t = loop->current;
 #ifdef EDDY__ASAN
-  __sanitizer_finish_switch_fiber(NULL, &loop->native_lo, &loop->native_size);
+  const void *lo;
+  size_t size;
+  __sanitizer_finish_switch_fiber(NULL, &lo, &size);
+  if (!tr.data) { /* entered from the scheduler: that is the native stack */
+    loop->native_lo = lo;
+    loop->native_size = size;
+  }
 #endif
+  arrived(loop, tr);
   t->result = t->fn(t->arg);
   task_finish(t);
-  /* Last switch out: ASan may drop this stack's fake frames (save=NULL). */
+  /* Last switch out, always to the scheduler, which releases this stack;
+   * ASan may drop its fake frames (save=NULL). */
   switch_to(loop->sched_ctx, loop->native_lo, loop->native_size, NULL, t);
   abort();
 }

@@ -1,0 +1,217 @@
+/* eddy_bench.c: eddy's side of the benchmark suite (bench/run.sh runs it
+ * next to the peers in bench/peers and prints the ratios). Each entry
+ * prints `BENCH <entry> eddy <value> <unit>` (the median of 3 runs) and
+ * `BENCHSPREAD <entry> eddy <min> <max> <unit>`. EDDY_BENCH_QUICK=1 runs
+ * tiny counts so CI keeps this compiling and running; its figures mean
+ * nothing. The entries of the WITH and FOR layers live in bench_with.c and
+ * bench_iter.c and are linked in when present. */
+#define _GNU_SOURCE
+#include <eddy.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../src/arch/switch.h"
+#include "../src/core/internal.h"
+
+static int quick;
+static long iters(long full) { return quick ? full / 100 : full; }
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void report(const char *entry, double v[3], const char *unit) {
+  qsort(v, 3, sizeof v[0], cmp_double);
+  printf("BENCH %s eddy %.2f %s\n", entry, v[1], unit);
+  printf("BENCHSPREAD %s eddy %.2f %.2f %s\n", entry, v[0], v[2], unit);
+  fflush(stdout);
+}
+
+/* ---- switch: raw one-way context switch between two stacks */
+static void *sw_back;
+static void sw_entry(eddy__transfer t) {
+  for (;;) t = eddy__ctx_switch(t.ctx, NULL);
+}
+static void bench_switch(void) {
+  static char stack[64 * 1024] __attribute__((aligned(16)));
+  double v[3];
+  for (int rep = 0; rep < 3; rep++) {
+    void *ctx = eddy__ctx_make(stack, stack + sizeof stack, sw_entry);
+    long n = iters(50000000);
+    double t0 = now_ns();
+    for (long i = 0; i < n; i++) ctx = eddy__ctx_switch(ctx, NULL).ctx;
+    v[rep] = (now_ns() - t0) / (double)(2 * n);
+  }
+  (void)sw_back;
+  report("switch", v, "ns");
+}
+
+/* ---- yield: two tasks yield to each other through the run queue, so
+ * every yield is a real switch (with one task alone a yield returns at once
+ * and would measure nothing). ns per yield. */
+static double result_ns;
+static int yielder(void *arg) {
+  long n = (long)(intptr_t)arg;
+  for (long i = 0; i < n; i++) eddy_yield();
+  return 0;
+}
+static int yield_main(void *arg) {
+  long n = (long)(intptr_t)arg;
+  eddy_task *a, *b;
+  double t0 = now_ns();
+  eddy_spawn(&a, yielder, (void *)(intptr_t)n);
+  eddy_spawn(&b, yielder, (void *)(intptr_t)n);
+  eddy_join(a, NULL);
+  eddy_join(b, NULL);
+  result_ns = (now_ns() - t0) / (double)(2 * n);
+  return 0;
+}
+static void bench_yield(void) {
+  double v[3];
+  for (int rep = 0; rep < 3; rep++) {
+    eddy_run(yield_main, (void *)(intptr_t)iters(20000000));
+    v[rep] = result_ns;
+  }
+  report("yield", v, "ns");
+}
+
+/* ---- spawn_join: spawn a short task and join it */
+static int trivial(void *arg) { return (int)(intptr_t)arg; }
+static int churn_main(void *arg) {
+  long n = (long)(intptr_t)arg;
+  double t0 = now_ns();
+  for (long i = 0; i < n; i++) {
+    eddy_task *t;
+    eddy_spawn(&t, trivial, NULL);
+    eddy_join(t, NULL);
+  }
+  result_ns = (now_ns() - t0) / (double)n;
+  return 0;
+}
+static void bench_spawn_join(void) {
+  double v[3];
+  for (int rep = 0; rep < 3; rep++) {
+    eddy_run(churn_main, (void *)(intptr_t)iters(5000000));
+    v[rep] = 1e9 / result_ns;
+  }
+  report("spawn_join", v, "ops/s");
+}
+
+/* ---- idle_mem: RSS per idle task, one million tasks */
+static long rss_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long pages = 0, rss = 0;
+  if (f) {
+    if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0;
+    fclose(f);
+  }
+  return rss * 4096;
+}
+static eddy_event gate;
+static int idle(void *arg) {
+  (void)arg;
+  return eddy_event_wait(&gate);
+}
+static int idle_main(void *arg) {
+  long n = (long)(intptr_t)arg;
+  eddy_event_init(&gate);
+  long before = rss_bytes();
+  double t0 = now_ns();
+  for (long i = 0; i < n; i++) eddy_spawn(NULL, idle, NULL);
+  eddy_yield();
+  double t1 = now_ns();
+  long after = rss_bytes();
+  result_ns = (double)(after - before) / (double)n;
+  printf("BENCH idle_spawn eddy %.1f ns\n", (t1 - t0) / (double)n);
+  t0 = now_ns();
+  eddy_event_set(&gate);
+  eddy_yield();
+  printf("BENCH idle_wake eddy %.1f ns\n", (now_ns() - t0) / (double)n);
+  return 0;
+}
+static void bench_idle_mem(size_t stack_size, const char *entry) {
+  double v[3];
+  eddy_loop_opts o = {.stack_size = stack_size};
+  for (int rep = 0; rep < 3; rep++) {
+    eddy_run_opts(idle_main, (void *)(intptr_t)(quick ? 10000 : 1000000), &o);
+    v[rep] = result_ns;
+  }
+  report(entry, v, "B");
+}
+
+/* ---- timer: arm + cancel of a timer (the heap under every deadline) */
+static int timer_main(void *arg) {
+  long n = (long)(intptr_t)arg;
+  eddy_loop *loop = eddy_loop_current();
+  /* a realistic heap: 1000 other timers armed */
+  static eddy_timer_entry bg[1000], t;
+  eddy_time_t base = eddy_now();
+  for (int i = 0; i < 1000; i++) eddy__timer_arm(loop, &bg[i], base + EDDY_SEC(10 + i));
+  double t0 = now_ns();
+  for (long i = 0; i < n; i++) {
+    eddy__timer_arm(loop, &t, base + EDDY_SEC(5) + i);
+    eddy__timer_cancel(loop, &t);
+  }
+  result_ns = (now_ns() - t0) / (double)n;
+  for (int i = 0; i < 1000; i++) eddy__timer_cancel(loop, &bg[i]);
+  return 0;
+}
+static void bench_timer(void) {
+  double v[3];
+  for (int rep = 0; rep < 3; rep++) {
+    eddy_run(timer_main, (void *)(intptr_t)iters(20000000));
+    v[rep] = result_ns;
+  }
+  report("timer", v, "ns");
+}
+
+/* ---- timeout_scope: enter + exit of a deadline scope (what a user types) */
+static int scope_main(void *arg) {
+  long n = (long)(intptr_t)arg;
+  double t0 = now_ns();
+  for (long i = 0; i < n; i++) {
+    eddy_scope s;
+    eddy_scope_enter(&s, eddy_deadline_in(EDDY_SEC(5)), 0);
+    eddy_scope_exit(&s);
+  }
+  result_ns = (now_ns() - t0) / (double)n;
+  return 0;
+}
+static void bench_scope(void) {
+  double v[3];
+  for (int rep = 0; rep < 3; rep++) {
+    eddy_run(scope_main, (void *)(intptr_t)iters(10000000));
+    v[rep] = result_ns;
+  }
+  report("timeout_scope", v, "ns");
+}
+
+__attribute__((weak)) void eddy_bench_with(int q);
+__attribute__((weak)) void eddy_bench_iter(int q);
+
+int main(int argc, char **argv) {
+  const char *q = getenv("EDDY_BENCH_QUICK");
+  quick = q && *q && strcmp(q, "0") != 0;
+  const char *only = argc > 1 ? argv[1] : NULL;
+#define RUN(name, call) \
+  if (!only || strcmp(only, name) == 0) { call; }
+  RUN("switch", bench_switch());
+  RUN("yield", bench_yield());
+  RUN("spawn_join", bench_spawn_join());
+  RUN("timer", bench_timer());
+  RUN("timeout_scope", bench_scope());
+  RUN("idle_mem", bench_idle_mem(0, "idle_mem"));
+  RUN("idle_mem_small", bench_idle_mem(16 * 1024, "idle_mem_small"));
+  if (eddy_bench_with) RUN("with", eddy_bench_with(quick));
+  if (eddy_bench_iter) RUN("iter", eddy_bench_iter(quick));
+  return 0;
+}
