@@ -1,0 +1,31 @@
+# A thin layer over CMake for the commands the README names.
+#   make run     build and run the main job (the examples for now)
+#   make test    build with gcc and clang, run every test plain, under
+#                ASan+UBSan and (a subset) under valgrind, install and build
+#                consumers, run the benchmarks in quick mode (what CI runs)
+#   make bench   the full benchmark run with peers (bench/run.sh)
+#   make build   a release build in build/
+.PHONY: build run test bench clean deps
+
+build:
+	scripts/deps.sh
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build -j2
+
+run: build
+	scripts/run-examples.sh build
+
+test:
+	scripts/test-all.sh
+
+bench:
+	scripts/deps.sh
+	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release
+	cmake --build build-bench -j2 --target eddy_bench
+	bench/run.sh --eddy-bench build-bench/bench/eddy_bench
+
+deps:
+	scripts/deps.sh
+
+clean:
+	rm -rf build build-*

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# deps.sh: install what building and testing eddy needs on Debian 12, once.
+# Skips apt entirely when everything is already there.
+set -euo pipefail
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have cmake || need+=(cmake)
+have gcc || need+=(gcc)
+have g++ || need+=(g++)
+have clang || need+=(clang)
+have make || need+=(make)
+have pkg-config || need+=(pkg-config)
+have valgrind || need+=(valgrind)
+have ninja || need+=(ninja-build)
+[ -f /usr/include/valgrind/valgrind.h ] || need+=(valgrind)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  echo "deps: installing ${need[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

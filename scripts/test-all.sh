@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# test-all.sh: everything CI checks, in one command (`make test`):
+#   1. gcc debug build, every test
+#   2. clang release build, every test
+#   3. ASan+UBSan build (clang, with fiber annotations), every test
+#   4. valgrind (memcheck, registered stacks) on the core and layer suites
+#   5. the portable ucontext context switch, core suites
+#   6. install, then build consumers (C and C++) with pkg-config and CMake
+#   7. benchmarks in quick mode, so they cannot rot (figures meaningless)
+# Ends with "N passed, N failed" over all ctest runs.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh || exit 1
+
+JOBS=2
+TOTAL_PASS=0
+TOTAL_FAIL=0
+FAILED_STEPS=()
+step() { echo; echo "==== $*"; }
+
+run_ctest() { # dir label [ctest args...]
+  local dir=$1 label=$2
+  shift 2
+  local out
+  out=$(ctest --test-dir "$dir" -j"$JOBS" --output-on-failure "$@" 2>&1)
+  local rc=$?
+  echo "$out" | grep -vE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' | tail -40
+  local line p f
+  line=$(echo "$out" | grep -E 'tests passed, [0-9]+ tests failed out of' | tail -1)
+  f=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
+  p=$(echo "$line" | sed -E 's/.*failed out of ([0-9]+).*/\1/')
+  if [ -n "$line" ]; then
+    TOTAL_PASS=$((TOTAL_PASS + p - f))
+    TOTAL_FAIL=$((TOTAL_FAIL + f))
+  fi
+  if [ $rc -ne 0 ]; then FAILED_STEPS+=("$label"); fi
+}
+
+build() { # dir cc [cmake args...]
+  local dir=$1 cc=$2
+  shift 2
+  CC=$cc CXX=$([ "$cc" = clang ] && echo clang++ || echo g++) \
+    cmake -S . -B "$dir" -G Ninja "$@" >/dev/null && cmake --build "$dir" -j"$JOBS" >"$dir.log" 2>&1
+  local rc=$?
+  if [ $rc -ne 0 ]; then tail -60 "$dir.log"; FAILED_STEPS+=("build $dir"); fi
+  return $rc
+}
+
+export EDDY_TEST_TASKS=${EDDY_TEST_TASKS:-1000000}
+
+step "1. gcc, debug"
+build build-ci-gcc gcc -DCMAKE_BUILD_TYPE=Debug && run_ctest build-ci-gcc gcc
+
+step "2. clang, release"
+build build-ci-clang clang -DCMAKE_BUILD_TYPE=Release && run_ctest build-ci-clang clang
+
+step "3. ASan + UBSan (clang)"
+if build build-ci-asan clang -DCMAKE_BUILD_TYPE=Debug -DEDDY_SANITIZE=ON; then
+  EDDY_TEST_TASKS=100000 ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 \
+    UBSAN_OPTIONS=print_stacktrace=1 EDDY_TEST_TIMEOUT_SCALE=3 \
+    run_ctest build-ci-asan asan
+fi
+
+step "4. valgrind (memcheck) on the test programs"
+vg_fail=0
+for t in build-ci-gcc/tests/test_*; do
+  [ -x "$t" ] || continue
+  case "$(basename "$t")" in test_stack) continue ;; esac # 1M stacks: too slow
+  if ! EDDY_TEST_TASKS=1000 EDDY_TEST_TIMEOUT_SCALE=10 valgrind -q --error-exitcode=99 \
+      --leak-check=full --errors-for-leak-kinds=definite "$t" >"$t.vg.log" 2>&1; then
+    echo "valgrind: $(basename "$t") FAILED"; tail -30 "$t.vg.log"; vg_fail=1
+  else
+    echo "valgrind: $(basename "$t") clean ($(tail -1 "$t.vg.log"))"
+  fi
+done
+[ $vg_fail -eq 0 ] || FAILED_STEPS+=("valgrind")
+
+step "5. ucontext fallback switch"
+build build-ci-ucontext gcc -DCMAKE_BUILD_TYPE=Debug -DEDDY_SWITCH=ucontext &&
+  run_ctest build-ci-ucontext ucontext -R '^(core|sync|scope|fault)\.'
+
+step "6. install + consumers"
+prefix=$(pwd)/build-ci-prefix
+rm -rf "$prefix"
+if cmake --install build-ci-gcc --prefix "$prefix" >/dev/null; then
+  tests/consumer/run.sh "$prefix" || FAILED_STEPS+=("consumers")
+else
+  FAILED_STEPS+=("install")
+fi
+
+step "7. benchmarks, quick mode"
+if build build-ci-bench gcc -DCMAKE_BUILD_TYPE=Release; then
+  EDDY_BENCH_QUICK=1 build-ci-bench/bench/eddy_bench >build-ci-bench/quick.txt 2>&1 &&
+    grep -c '^BENCH ' build-ci-bench/quick.txt | sed 's/^/bench: entries printed: /' ||
+    { cat build-ci-bench/quick.txt; FAILED_STEPS+=("bench"); }
+  if [ -x bench/run.sh ] && [ "${EDDY_CI_PEERS:-1}" = 1 ]; then
+    bench/run.sh --quick --eddy-bench build-ci-bench/bench/eddy_bench >build-ci-bench/peers.txt 2>&1 ||
+      { tail -40 build-ci-bench/peers.txt; FAILED_STEPS+=("bench peers"); }
+    tail -40 build-ci-bench/peers.txt
+  fi
+fi
+
+echo
+if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
+  echo "FAILED steps: ${FAILED_STEPS[*]}"
+fi
+echo "${TOTAL_PASS} passed, ${TOTAL_FAIL} failed"
+[ ${#FAILED_STEPS[@]} -eq 0 ] && [ "$TOTAL_FAIL" -eq 0 ]
