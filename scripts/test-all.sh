@@ -24,7 +24,7 @@ run_ctest() { # dir label [ctest args...]
   local out
   out=$(ctest --test-dir "$dir" -j"$JOBS" --output-on-failure "$@" 2>&1)
   local rc=$?
-  echo "$out" | grep -vE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' | tail -40
+  echo "$out" | grep -vE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed|^ +Start +[0-9]+:' | tail -40
   local line p f
   line=$(echo "$out" | grep -E 'tests passed, [0-9]+ tests failed out of' | tail -1)
   f=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')

@@ -23,6 +23,14 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+
 long eddy__alloc_live(void);
 void eddy__fault_set(int kind, int skip, int err, int times);
 void eddy__fault_clear(void);

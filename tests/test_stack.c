@@ -61,7 +61,7 @@ static int overflow_main(void *arg) {
   return 0;
 }
 TEST(overflow_names_the_task) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(TEST_ASAN)
   return; /* ASan reports the overflow itself, before our handler */
 #endif
   int pipefd[2];
@@ -160,7 +160,7 @@ static int million_main(void *arg) {
   long after = rss_kib();
   fprintf(stderr, "%ld idle tasks: %.0f bytes RSS each\n", n,
           (double)(after - before) * 1024.0 / (double)n);
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(TEST_ASAN)
   /* ASan's shadow and redzones add their own memory; the bound is for the
    * plain build. */
   ASSERT((after - before) * 1024 / n <= 4608); /* 4.5 KiB */

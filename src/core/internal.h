@@ -14,7 +14,7 @@
 #include "eddy.h"
 #include "list.h"
 #include "sys.h"
-#include "../arch/switch.h"
+#include "../arch/switch_inline.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -36,7 +36,7 @@ static inline eddy__transfer switch_to(void *ctx, const void *lo, size_t size,
   (void)lo;
   (void)size;
 #endif
-  eddy__transfer tr = eddy__ctx_switch(ctx, data);
+  eddy__transfer tr = eddy__ctx_switch_fast(ctx, data);
 #ifdef EDDY__ASAN
   __sanitizer_finish_switch_fiber(save ? *save : NULL, NULL, NULL);
 #else
