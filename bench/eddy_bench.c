@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../src/arch/switch.h"
+#include "../src/arch/switch_inline.h"
 #include "../src/core/internal.h"
 
 static int quick;
@@ -39,7 +39,7 @@ static void report(const char *entry, double v[3], const char *unit) {
 /* ---- switch: raw one-way context switch between two stacks */
 static void *sw_back;
 static void sw_entry(eddy__transfer t) {
-  for (;;) t = eddy__ctx_switch(t.ctx, NULL);
+  for (;;) t = eddy__ctx_switch_fast(t.ctx, NULL);
 }
 static void bench_switch(void) {
   static char stack[64 * 1024] __attribute__((aligned(16)));
@@ -48,7 +48,7 @@ static void bench_switch(void) {
     void *ctx = eddy__ctx_make(stack, stack + sizeof stack, sw_entry);
     long n = iters(50000000);
     double t0 = now_ns();
-    for (long i = 0; i < n; i++) ctx = eddy__ctx_switch(ctx, NULL).ctx;
+    for (long i = 0; i < n; i++) ctx = eddy__ctx_switch_fast(ctx, NULL).ctx;
     v[rep] = (now_ns() - t0) / (double)(2 * n);
   }
   (void)sw_back;
