@@ -10,5 +10,6 @@
 #include "eddy/error.h"
 #include "eddy/core.h"
 #include "eddy/sync.h"
+#include "eddy/thread.h"
 
 #endif

@@ -31,9 +31,9 @@
 #endif
 #endif
 
-long eddy__alloc_live(void);
-void eddy__fault_set(int kind, int skip, int err, int times);
-void eddy__fault_clear(void);
+/* Fault injection and allocation counting (src/core/sys.h, internal): the
+ * kinds are EDDY_SYS_ALLOC, EDDY_SYS_MMAP, ... */
+#include "core/sys.h"
 
 /* A wait queue (eddy_node head) with nobody in it. */
 static inline int eddy__list_empty_(const eddy_node *h) { return h->next == h; }

@@ -213,7 +213,7 @@ static int local_oom_main(void *arg) {
   (void)arg;
   eddy_local_key k[8];
   for (int i = 0; i < 8; i++) eddy_local_key_create(&k[i], NULL);
-  eddy__fault_set(0 /* ALLOC */, 0, ENOMEM, 1);
+  eddy__fault_set(EDDY_SYS_ALLOC, 0, ENOMEM, 1);
   ASSERT_RC(eddy_local_set(k[7], &k), -ENOMEM);
   ASSERT_RC(eddy_local_set(k[7], &k), 0);
   return 0;
@@ -295,7 +295,7 @@ TEST(submit_from_another_thread) { ASSERT_EQ(eddy_run(submit_main, NULL), 0); }
 
 static int submit_oom_main(void *arg) {
   (void)arg;
-  eddy__fault_set(0, 0, ENOMEM, 1);
+  eddy__fault_set(EDDY_SYS_ALLOC, 0, ENOMEM, 1);
   ASSERT_RC(eddy_loop_submit(eddy_loop_current(), on_loop, NULL), -ENOMEM);
   return 0;
 }

@@ -3,29 +3,26 @@
  * nothing (the harness checks the allocation count after every test). */
 #include "test.h"
 
-enum { K_ALLOC, K_MMAP, K_MADV, K_MPROT, K_EPCREATE, K_EPCTL, K_EPWAIT,
-       K_EVENTFD, K_READ, K_WRITE };
-
 static int noop(void *arg) {
   (void)arg;
   return 5;
 }
 
 TEST(loop_alloc_failure) {
-  eddy__fault_set(K_ALLOC, 0, ENOMEM, 1);
+  eddy__fault_set(EDDY_SYS_ALLOC, 0, ENOMEM, 1);
   ASSERT_RC(eddy_run(noop, NULL), -ENOMEM);
   ASSERT_EQ(eddy_run(noop, NULL), 5); /* and it recovers */
 }
 TEST(epoll_create_failure) {
-  eddy__fault_set(K_EPCREATE, 0, EMFILE, 1);
+  eddy__fault_set(EDDY_SYS_EPOLL_CREATE, 0, EMFILE, 1);
   ASSERT_RC(eddy_run(noop, NULL), -EMFILE);
 }
 TEST(eventfd_failure) {
-  eddy__fault_set(K_EVENTFD, 0, ENFILE, 1);
+  eddy__fault_set(EDDY_SYS_EVENTFD, 0, ENFILE, 1);
   ASSERT_RC(eddy_run(noop, NULL), -ENFILE);
 }
 TEST(epoll_ctl_failure_at_start) {
-  eddy__fault_set(K_EPCTL, 0, ENOMEM, 1);
+  eddy__fault_set(EDDY_SYS_EPOLL_CTL, 0, ENOMEM, 1);
   ASSERT_RC(eddy_run(noop, NULL), -ENOMEM);
 }
 
@@ -34,7 +31,7 @@ static int sleeper(void *arg) {
   return eddy_sleep(EDDY_MSEC(5));
 }
 TEST(epoll_wait_eintr_is_retried) {
-  eddy__fault_set(K_EPWAIT, 0, EINTR, 3);
+  eddy__fault_set(EDDY_SYS_EPOLL_WAIT, 0, EINTR, 3);
   ASSERT_RC(eddy_run(sleeper, NULL), 0);
 }
 
@@ -50,7 +47,7 @@ static int wait_fd_main(void *arg) {
   ASSERT_EQ(eddy_wait_fd(p[1], EDDY_WRITABLE, EDDY_FOREVER), EDDY_WRITABLE);
   ASSERT_RC(eddy_wait_fd(-1, EDDY_READABLE, EDDY_FOREVER), -EINVAL);
   ASSERT_RC(eddy_wait_fd(p[0], 0, EDDY_FOREVER), -EINVAL);
-  eddy__fault_set(K_EPCTL, 0, ENOMEM, 1);
+  eddy__fault_set(EDDY_SYS_EPOLL_CTL, 0, ENOMEM, 1);
   ASSERT_RC(eddy_wait_fd(p[0], EDDY_READABLE, EDDY_FOREVER), -ENOMEM);
   close(p[0]);
   close(p[1]);

@@ -144,9 +144,9 @@ TEST(returning_with_open_scope_aborts_with_message) {
 static int oom_main(void *arg) {
   (void)arg;
   eddy_scope s;
-  eddy__fault_set(0 /* ALLOC */, 0, ENOMEM, 1); /* timer heap cannot grow */
+  eddy__fault_set(EDDY_SYS_ALLOC, 0, ENOMEM, 1); /* timer heap cannot grow */
   ASSERT_RC(eddy_scope_enter(&s, eddy_now() + EDDY_SEC(1), 0), -ENOMEM);
-  eddy__fault_set(0, 0, ENOMEM, 1);
+  eddy__fault_set(EDDY_SYS_ALLOC, 0, ENOMEM, 1);
   ASSERT_RC(eddy_sleep(EDDY_SEC(1)), -ENOMEM);
   ASSERT_RC(eddy_sleep(EDDY_MSEC(1)), 0);
   return 0;

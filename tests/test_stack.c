@@ -5,7 +5,6 @@
 
 #include <sys/resource.h>
 
-enum { K_ALLOC, K_MMAP, K_MADV, K_MPROT }; /* order of src/core/sys.h */
 
 static int noop(void *arg) {
   (void)arg;
@@ -97,27 +96,27 @@ static int spawn_one(void *arg) {
 }
 TEST(mprotect_fallback_when_madvise_guard_missing) {
   /* An older kernel answers EINVAL to MADV_GUARD_INSTALL: fall back. */
-  eddy__fault_set(K_MADV, 0, EINVAL, 0);
+  eddy__fault_set(EDDY_SYS_MADVISE_GUARD, 0, EINVAL, 0);
   ASSERT_EQ(eddy_run(spawn_one, (void *)0), 0);
 }
 TEST(no_guard_is_a_clear_error) {
   /* With the fallback out of map entries (ENOMEM), say so. */
-  eddy__fault_set(K_MADV, 1, EINVAL, 0); /* main gets its guard */
-  eddy__fault_set(K_MPROT, 0, ENOMEM, 0);
+  eddy__fault_set(EDDY_SYS_MADVISE_GUARD, 1, EINVAL, 0); /* main gets its guard */
+  eddy__fault_set(EDDY_SYS_MPROTECT, 0, ENOMEM, 0);
   ASSERT_EQ(eddy_run(spawn_one, (void *)(intptr_t)EDDY_ENOGUARD), 0);
 }
 TEST(unguarded_stacks_when_asked) {
   eddy_loop_opts o = {.stack_guard = -1};
-  eddy__fault_set(K_MADV, 0, EINVAL, 0);
-  eddy__fault_set(K_MPROT, 0, ENOMEM, 0);
+  eddy__fault_set(EDDY_SYS_MADVISE_GUARD, 0, EINVAL, 0);
+  eddy__fault_set(EDDY_SYS_MPROTECT, 0, ENOMEM, 0);
   ASSERT_EQ(eddy_run_opts(spawn_one, (void *)0, &o), 0);
 }
 TEST(stack_mmap_failure_is_enomem) {
-  eddy__fault_set(K_MMAP, 1, ENOMEM, 0); /* the altstack, then main's slab */
+  eddy__fault_set(EDDY_SYS_MMAP, 1, ENOMEM, 0); /* the altstack, then main's slab */
   int r = eddy_run(noop, NULL);
   ASSERT(r == -ENOMEM || r == 0);
   eddy__fault_clear();
-  eddy__fault_set(K_MMAP, 0, ENOMEM, 0);
+  eddy__fault_set(EDDY_SYS_MMAP, 0, ENOMEM, 0);
   ASSERT_RC(eddy_run(noop, NULL), -ENOMEM);
 }
 

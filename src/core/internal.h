@@ -137,6 +137,7 @@ typedef struct eddy__submission {
   struct eddy__submission *next;
   void (*fn)(void *);
   void *arg;
+  int owned; /* allocated by eddy_loop_submit: freed after fn runs */
 } eddy__submission;
 
 /* ---------------------------------------------------------------- loop */
@@ -177,6 +178,9 @@ struct eddy_loop {
   int shutting_down;
   /* FOR layer: registry of open generators, for the shutdown sweep */
   eddy_node gens;
+  /* thread pool (src/io/threadpool.c), created on first use */
+  void *pool;
+  void (*pool_fini)(eddy_loop *loop);
 };
 
 /* initial-exec: one fs-relative load, not a __tls_get_addr call per access
@@ -272,6 +276,8 @@ void eddy__poller_fini(eddy_loop *loop);
 /* Wait for I/O and timers: timeout_ns < 0 blocks until something happens. */
 int eddy__poller_poll(eddy_loop *loop, eddy_time_t timeout_ns);
 void eddy__submissions_run(eddy_loop *loop);
+/* Thread-safe, allocation-free submission of a caller-owned node. */
+void eddy__loop_submit_node(eddy_loop *loop, eddy__submission *s);
 
 eddy_time_t eddy__clock(void);
 

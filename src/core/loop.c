@@ -71,6 +71,7 @@ EDDY_API int eddy_loop_submit(eddy_loop *loop, void (*fn)(void *), void *arg) {
   s->next = NULL;
   s->fn = fn;
   s->arg = arg;
+  s->owned = 1;
   pthread_mutex_lock(&loop->sub_mu);
   if (loop->shutting_down > 1) {
     pthread_mutex_unlock(&loop->sub_mu);
@@ -88,6 +89,17 @@ EDDY_API int eddy_loop_submit(eddy_loop *loop, void (*fn)(void *), void *arg) {
   return 0;
 }
 
+void eddy__loop_submit_node(eddy_loop *loop, eddy__submission *s) {
+  s->next = NULL;
+  pthread_mutex_lock(&loop->sub_mu);
+  *loop->sub_tail = s;
+  loop->sub_tail = &s->next;
+  pthread_mutex_unlock(&loop->sub_mu);
+  uint64_t one = 1;
+  ssize_t r = eddy__sys_write(loop->evfd, &one, sizeof one);
+  (void)r;
+}
+
 void eddy__submissions_run(eddy_loop *loop) {
   pthread_mutex_lock(&loop->sub_mu);
   eddy__submission *s = loop->sub_head;
@@ -96,8 +108,9 @@ void eddy__submissions_run(eddy_loop *loop) {
   pthread_mutex_unlock(&loop->sub_mu);
   while (s) {
     eddy__submission *next = s->next;
-    s->fn(s->arg);
-    eddy__free(s);
+    int owned = s->owned;
+    s->fn(s->arg); /* may free a caller-owned node */
+    if (owned) eddy__free(s);
     s = next;
   }
 }
@@ -184,6 +197,7 @@ static int loop_init(eddy_loop *loop, const eddy_loop_opts *o) {
 }
 
 static void loop_fini(eddy_loop *loop) {
+  if (loop->pool_fini) loop->pool_fini(loop); /* joins the pool's threads */
   loop->shutting_down = 2;
   eddy__submissions_run(loop); /* late submissions: run, never leak */
   eddy__poller_fini(loop);
