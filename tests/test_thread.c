@@ -89,10 +89,15 @@ TEST(cancel_before_start_means_it_did_not_run) {
   ASSERT_EQ(atomic_load(&ran), 1);
 }
 
+static atomic_int started;
+static int flagged_square(void *arg) {
+  atomic_store(&started, 1);
+  return slow_square(arg);
+}
 static int cancel_running_child(void *arg) {
   (void)arg;
   int r = -1;
-  int rc = eddy_to_thread(slow_square, (void *)5, &r);
+  int rc = eddy_to_thread(flagged_square, (void *)5, &r);
   ASSERT_RC(rc, 0);        /* it ran: completion wins */
   ASSERT_EQ(r, 25);
   return eddy_checkpoint(); /* the cancellation shows here */
@@ -101,7 +106,7 @@ static int cancel_running_main(void *arg) {
   (void)arg;
   eddy_task *t;
   eddy_spawn(&t, cancel_running_child, NULL);
-  eddy_sleep(EDDY_MSEC(5)); /* the job is running now */
+  while (!atomic_load(&started)) eddy_sleep(EDDY_MSEC(1)); /* it runs now */
   eddy_cancel(t);
   int res = 0;
   eddy_join(t, &res);
