@@ -11,5 +11,6 @@
 #include "eddy/core.h"
 #include "eddy/sync.h"
 #include "eddy/thread.h"
+#include "eddy/net.h"
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #ifndef MADV_GUARD_INSTALL
@@ -158,4 +159,43 @@ ssize_t eddy__sys_write(int fd, const void *buf, size_t n) {
 int eddy__sys_close(int fd) {
   FAULT_OR(EDDY_SYS_CLOSE);
   return close(fd) == 0 ? 0 : -errno;
+}
+
+int eddy__sys_socket(int domain, int type, int proto) {
+  FAULT_OR(EDDY_SYS_SOCKET);
+  int fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+  return fd >= 0 ? fd : -errno;
+}
+
+int eddy__sys_accept(int fd, int flags) {
+  FAULT_OR(EDDY_SYS_ACCEPT);
+  int c = accept4(fd, NULL, NULL, flags);
+  return c >= 0 ? c : -errno;
+}
+
+int eddy__sys_connect(int fd, const struct sockaddr *a, unsigned len) {
+  FAULT_OR(EDDY_SYS_CONNECT);
+  return connect(fd, a, len) == 0 ? 0 : -errno;
+}
+
+/* read(), not recv(): streams also wrap pipes */
+ssize_t eddy__sys_recv(int fd, void *buf, size_t n) {
+  FAULT_OR(EDDY_SYS_RECV);
+  ssize_t r = read(fd, buf, n);
+  return r >= 0 ? r : -errno;
+}
+
+ssize_t eddy__sys_send(int fd, const void *buf, size_t n) {
+  FAULT_OR(EDDY_SYS_SEND);
+  ssize_t r = send(fd, buf, n, MSG_NOSIGNAL);
+  if (r < 0 && errno == ENOTSOCK) r = write(fd, buf, n);
+  return r >= 0 ? r : -errno;
+}
+
+ssize_t eddy__sys_sendv(int fd, const struct iovec *iov, int n) {
+  FAULT_OR(EDDY_SYS_SEND);
+  struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+  ssize_t r = sendmsg(fd, &m, MSG_NOSIGNAL);
+  if (r < 0 && errno == ENOTSOCK) r = writev(fd, iov, n);
+  return r >= 0 ? r : -errno;
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/epoll.h>
+#include <sys/uio.h>
 
 enum eddy__sys_kind {
   EDDY_SYS_ALLOC,
@@ -65,4 +66,11 @@ int eddy__sys_eventfd(void);
 ssize_t eddy__sys_read(int fd, void *buf, size_t n);
 ssize_t eddy__sys_write(int fd, const void *buf, size_t n);
 int eddy__sys_close(int fd);
+struct sockaddr;
+int eddy__sys_socket(int domain, int type, int proto);
+int eddy__sys_accept(int fd, int flags);
+int eddy__sys_connect(int fd, const struct sockaddr *a, unsigned len);
+ssize_t eddy__sys_recv(int fd, void *buf, size_t n);
+ssize_t eddy__sys_send(int fd, const void *buf, size_t n);
+ssize_t eddy__sys_sendv(int fd, const struct iovec *iov, int n);
 #endif

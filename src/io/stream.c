@@ -1,0 +1,269 @@
+/* stream.c: buffered byte streams over a non-blocking fd (TCP, Unix
+ * sockets, pipes). The fd is registered once, edge-triggered; every
+ * operation tries the system call first and waits for readiness only on
+ * EAGAIN, so a busy stream costs one system call per read or write.
+ *
+ * Reads fill a private buffer and only then consume from it, so a read
+ * cancelled or timed out half-way consumes nothing: the bytes that did
+ * arrive stay buffered for the next call ("cancelled means it did not
+ * happen"). The buffer grows up to max_buffer and no further: a peer that
+ * sends an endless line costs bounded memory and gets -EMSGSIZE. */
+#include "../core/internal.h"
+#include "eddy/net.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct eddy_stream {
+  eddy_watch watch;
+  char *buf;
+  size_t start, end, cap, max;
+  size_t scanned; /* read_until: bytes already searched for the delimiter */
+  int eof, err;
+  int wr_shut;
+};
+
+#define DEFAULT_BUF ((size_t)16 * 1024)
+#define DEFAULT_MAX ((size_t)1 << 20)
+
+EDDY_API int eddy_stream_from_fd(int fd, const eddy_stream_opts *o,
+                                 eddy_stream **out) {
+  if (!out || fd < 0) return -EINVAL;
+  *out = NULL;
+  if (!eddy__loop()) return EDDY_ENOTTASK;
+  eddy_stream *s = eddy__calloc(1, sizeof *s);
+  if (!s) return -ENOMEM;
+  s->cap = o && o->read_buffer ? o->read_buffer : DEFAULT_BUF;
+  s->max = o && o->max_buffer ? o->max_buffer : DEFAULT_MAX;
+  if (s->cap > s->max) s->cap = s->max;
+  s->buf = eddy__alloc(s->cap);
+  if (!s->buf) {
+    eddy__free(s);
+    return -ENOMEM;
+  }
+  int r = eddy_watch_init(&s->watch, fd);
+  if (r) {
+    eddy__free(s->buf);
+    eddy__free(s);
+    return r;
+  }
+  *out = s;
+  return 0;
+}
+
+EDDY_API int eddy_stream_fd(const eddy_stream *s) { return s->watch.fd; }
+EDDY_API size_t eddy_stream_buffered(const eddy_stream *s) {
+  return s->end - s->start;
+}
+
+EDDY_API size_t eddy_stream_discard(eddy_stream *s, size_t n) {
+  size_t have = s->end - s->start;
+  if (n > have) n = have;
+  s->start += n;
+  s->scanned = 0;
+  return n;
+}
+
+/* Make room at the end of the buffer: compact, then grow up to max.
+ * Returns 0, -EMSGSIZE (full at max) or -ENOMEM. */
+static int make_room(eddy_stream *s) {
+  if (s->end < s->cap) return 0;
+  if (s->start > 0) {
+    memmove(s->buf, s->buf + s->start, s->end - s->start);
+    s->end -= s->start;
+    s->start = 0;
+    return 0;
+  }
+  if (s->cap >= s->max) return -EMSGSIZE;
+  size_t ncap = s->cap * 2 > s->max ? s->max : s->cap * 2;
+  char *nb = eddy__realloc(s->buf, ncap);
+  if (!nb) return -ENOMEM;
+  s->buf = nb;
+  s->cap = ncap;
+  return 0;
+}
+
+/* Read more bytes into the buffer: 0 (some arrived, or end of stream: see
+ * s->eof), or an error. */
+static int fill(eddy_stream *s, eddy_time_t deadline) {
+  if (s->eof) return 0;
+  if (s->err) return s->err;
+  int r = make_room(s);
+  if (r) return r;
+  for (;;) {
+    ssize_t n = eddy__sys_recv(s->watch.fd, s->buf + s->end, s->cap - s->end);
+    if (n > 0) {
+      s->end += (size_t)n;
+      return 0;
+    }
+    if (n == 0) {
+      s->eof = 1;
+      return 0;
+    }
+    if (n == -EINTR) continue;
+    if (n != -EAGAIN) {
+      s->err = (int)n; /* sticky: a reset stream stays reset */
+      return (int)n;
+    }
+    r = eddy_watch_wait(&s->watch, EDDY_READABLE, deadline);
+    if (r) return r;
+  }
+}
+
+EDDY_API long eddy_stream_read(eddy_stream *s, void *buf, size_t n,
+                               eddy_time_t deadline) {
+  eddy_task *t;
+  int r = eddy__checkpoint(&t);
+  if (r) return r;
+  if (!s || (!buf && n)) return -EINVAL;
+  while (s->end == s->start) {
+    if (s->eof) return EDDY_DONE;
+    r = fill(s, deadline);
+    if (r) return r;
+  }
+  size_t have = s->end - s->start;
+  if (n > have) n = have;
+  memcpy(buf, s->buf + s->start, n);
+  s->start += n;
+  s->scanned = 0;
+  return (long)n;
+}
+
+EDDY_API int eddy_stream_read_exact(eddy_stream *s, void *buf, size_t n,
+                                    eddy_time_t deadline) {
+  eddy_task *t;
+  int r = eddy__checkpoint(&t);
+  if (r) return r;
+  if (!s || (!buf && n)) return -EINVAL;
+  if (n > s->max) return -EMSGSIZE;
+  while (s->end - s->start < n) {
+    if (s->eof) return EDDY_DONE;
+    if (s->end == s->cap && s->start) make_room(s);
+    r = fill(s, deadline);
+    if (r) return r;
+  }
+  memcpy(buf, s->buf + s->start, n);
+  s->start += n;
+  s->scanned = 0;
+  return 0;
+}
+
+EDDY_API int eddy_stream_read_until(eddy_stream *s, char delim, size_t max,
+                                    const char **line, size_t *len,
+                                    eddy_time_t deadline) {
+  eddy_task *t;
+  int r = eddy__checkpoint(&t);
+  if (r) return r;
+  if (!s || !line || !len || max == 0) return -EINVAL;
+  for (;;) {
+    size_t have = s->end - s->start;
+    char *from = s->buf + s->start + s->scanned;
+    char *hit = memchr(from, delim, have - s->scanned);
+    if (hit) {
+      size_t n = (size_t)(hit - (s->buf + s->start)) + 1;
+      if (n > max) return -EMSGSIZE;
+      *line = s->buf + s->start;
+      *len = n;
+      s->start += n;
+      s->scanned = 0;
+      return 0;
+    }
+    s->scanned = have;
+    if (have > max) return -EMSGSIZE;
+    if (s->eof) {
+      if (!have) return EDDY_DONE;
+      *line = s->buf + s->start; /* last line without delimiter */
+      *len = have;
+      s->start = s->end;
+      s->scanned = 0;
+      return 0;
+    }
+    r = fill(s, deadline);
+    if (r) return r;
+  }
+}
+
+EDDY_API int eddy_stream_writev(eddy_stream *s, const struct iovec *iov,
+                                int iovcnt, size_t *sent,
+                                eddy_time_t deadline) {
+  eddy_task *t;
+  size_t total = 0;
+  if (sent) *sent = 0;
+  int r = eddy__checkpoint(&t);
+  if (r) return r;
+  if (!s || iovcnt < 0 || iovcnt > 64 || (!iov && iovcnt)) return -EINVAL;
+  if (s->wr_shut) return -EPIPE;
+  struct iovec v[64];
+  memcpy(v, iov, sizeof *v * (size_t)iovcnt);
+  int i = 0;
+  while (i < iovcnt) {
+    if (v[i].iov_len == 0) {
+      i++;
+      continue;
+    }
+    ssize_t n = eddy__sys_sendv(s->watch.fd, v + i, iovcnt - i);
+    if (n >= 0) {
+      total += (size_t)n;
+      if (sent) *sent = total;
+      while (n > 0 && i < iovcnt) { /* short write: advance */
+        size_t k = (size_t)n < v[i].iov_len ? (size_t)n : v[i].iov_len;
+        v[i].iov_base = (char *)v[i].iov_base + k;
+        v[i].iov_len -= k;
+        n -= (ssize_t)k;
+        if (v[i].iov_len == 0) i++;
+      }
+      continue;
+    }
+    if (n == -EINTR) continue;
+    if (n != -EAGAIN) return (int)n;
+    r = eddy_watch_wait(&s->watch, EDDY_WRITABLE, deadline);
+    if (r) return r;
+  }
+  return 0;
+}
+
+EDDY_API int eddy_stream_write(eddy_stream *s, const void *buf, size_t n,
+                               size_t *sent, eddy_time_t deadline) {
+  struct iovec v = {.iov_base = (void *)buf, .iov_len = n};
+  return eddy_stream_writev(s, &v, 1, sent, deadline);
+}
+
+EDDY_API int eddy_stream_shutdown(eddy_stream *s) {
+  if (!s) return -EINVAL;
+  if (s->wr_shut) return 0;
+  s->wr_shut = 1;
+  if (shutdown(s->watch.fd, SHUT_WR) != 0 && errno != ENOTSOCK) return -errno;
+  return 0;
+}
+
+/* Graceful close. Runs shielded, bounded by the loop's grace period, so a
+ * cancelled task still closes its connections properly. */
+EDDY_API int eddy_stream_close(eddy_stream *s) {
+  if (!s) return 0;
+  eddy_loop *loop = eddy__loop();
+  int rc = 0;
+  if (loop && eddy__self() && !s->err) {
+    eddy_scope shield;
+    eddy_time_t grace = loop->grace > 0 ? eddy_deadline_in(loop->grace)
+                                        : EDDY_FOREVER;
+    if (eddy_scope_enter(&shield, grace, EDDY_SCOPE_SHIELD) == 0) {
+      eddy_stream_shutdown(s);
+      /* read until the peer closes, so it sees a clean end and not a reset */
+      s->start = s->end = 0;
+      while (!s->eof && !s->err) {
+        int r = fill(s, EDDY_FOREVER);
+        if (r) break;
+        s->start = s->end = 0;
+      }
+      eddy_scope_exit(&shield);
+    }
+  }
+  int fd = s->watch.fd;
+  eddy_watch_fini(&s->watch);
+  if (fd >= 0) rc = eddy__sys_close(fd);
+  eddy__free(s->buf);
+  eddy__free(s);
+  return rc;
+}

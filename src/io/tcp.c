@@ -1,0 +1,201 @@
+/* tcp.c: TCP listeners and connections. Connect resolves the name (on the
+ * thread pool unless it is a numeric address) and tries every address in
+ * turn until one answers; accept backs off on EMFILE/ENFILE instead of
+ * spinning on a listener that stays readable. */
+#include "../core/internal.h"
+#include "eddy/net.h"
+#include "eddy/thread.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct eddy_listener {
+  eddy_watch watch;
+  int port;
+};
+
+static void set_opts(int fd, const eddy_stream_opts *o) {
+  int one = 1;
+  if (!o || o->nodelay >= 0)
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (o && o->keepalive > 0)
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+}
+
+static int parse_numeric(const char *host, int port, struct sockaddr_storage *ss,
+                         socklen_t *len) {
+  memset(ss, 0, sizeof *ss);
+  struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+  if (!host || !*host) host = "0.0.0.0";
+  if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    *len = sizeof *a4;
+    return 0;
+  }
+  if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons((uint16_t)port);
+    *len = sizeof *a6;
+    return 0;
+  }
+  return -EINVAL;
+}
+
+EDDY_API int eddy_tcp_listen(const char *host, int port, int backlog,
+                             int reuseport, eddy_listener **out) {
+  if (!out || port < 0 || port > 65535) return -EINVAL;
+  *out = NULL;
+  if (!eddy__loop()) return EDDY_ENOTTASK;
+  struct sockaddr_storage ss;
+  socklen_t len;
+  int r = parse_numeric(host, port, &ss, &len);
+  if (r) return r;
+  int fd = eddy__sys_socket(ss.ss_family, SOCK_STREAM, 0);
+  if (fd < 0) return fd;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
+      listen(fd, backlog > 0 ? backlog : 511) != 0) {
+    r = -errno;
+    close(fd);
+    return r;
+  }
+  eddy_listener *l = eddy__calloc(1, sizeof *l);
+  if (!l) {
+    close(fd);
+    return -ENOMEM;
+  }
+  r = eddy_watch_init(&l->watch, fd);
+  if (r) {
+    close(fd);
+    eddy__free(l);
+    return r;
+  }
+  getsockname(fd, (struct sockaddr *)&ss, &len);
+  l->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                          : ((struct sockaddr_in6 *)&ss)->sin6_port);
+  *out = l;
+  return 0;
+}
+
+EDDY_API int eddy_listener_port(const eddy_listener *l) { return l ? l->port : -1; }
+
+EDDY_API int eddy_listener_accept(eddy_listener *l, eddy_stream **out,
+                                  const eddy_stream_opts *opts,
+                                  eddy_time_t deadline) {
+  eddy_task *t;
+  int r = eddy__checkpoint(&t);
+  if (r) return r;
+  if (!l || !out) return -EINVAL;
+  *out = NULL;
+  for (;;) {
+    int fd = eddy__sys_accept(l->watch.fd, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      set_opts(fd, opts);
+      r = eddy_stream_from_fd(fd, opts, out);
+      if (r) close(fd);
+      return r;
+    }
+    if (fd == -EINTR || fd == -ECONNABORTED) continue;
+    if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
+      /* Out of descriptors: the listener stays readable, so waiting for
+       * readiness would spin. Back off and retry until the deadline. */
+      eddy_time_t until = eddy_deadline_in(EDDY_MSEC(10));
+      if (deadline <= eddy_now()) return fd;
+      r = eddy_sleep_until(until < deadline ? until : deadline);
+      if (r) return r;
+      continue;
+    }
+    if (fd != -EAGAIN) return fd;
+    r = eddy_watch_wait(&l->watch, EDDY_READABLE, deadline);
+    if (r) return r;
+  }
+}
+
+EDDY_API void eddy_listener_close(eddy_listener *l) {
+  if (!l) return;
+  int fd = l->watch.fd;
+  eddy_watch_fini(&l->watch);
+  if (fd >= 0) eddy__sys_close(fd);
+  eddy__free(l);
+}
+
+/* ---- connect */
+
+typedef struct resolve_job {
+  const char *host;
+  char port[8];
+  struct addrinfo *res;
+} resolve_job;
+
+static int resolve(void *arg) {
+  resolve_job *j = arg;
+  struct addrinfo hints;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+  int r = getaddrinfo(j->host, j->port, &hints, &j->res);
+  if (r == 0) return 0;
+  return r == EAI_NONAME ? -ENOENT : r == EAI_AGAIN ? -EAGAIN
+         : r == EAI_MEMORY ? -ENOMEM : -EHOSTUNREACH;
+}
+
+static int connect_one(const struct sockaddr *a, socklen_t len,
+                       const eddy_stream_opts *opts, eddy_time_t deadline,
+                       eddy_stream **out) {
+  int fd = eddy__sys_socket(a->sa_family, SOCK_STREAM, 0);
+  if (fd < 0) return fd;
+  int r = eddy__sys_connect(fd, a, len);
+  if (r == -EINPROGRESS) {
+    r = eddy_wait_fd(fd, EDDY_WRITABLE, deadline);
+    if (r > 0) {
+      int err = 0;
+      socklen_t el = sizeof err;
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+      r = -err;
+    }
+  }
+  if (r == 0) {
+    set_opts(fd, opts);
+    r = eddy_stream_from_fd(fd, opts, out);
+  }
+  if (r) close(fd);
+  return r;
+}
+
+EDDY_API int eddy_tcp_connect(const char *host, int port,
+                              const eddy_stream_opts *opts,
+                              eddy_time_t deadline, eddy_stream **out) {
+  eddy_task *t;
+  int r = eddy__checkpoint(&t);
+  if (r) return r;
+  if (!host || !out || port <= 0 || port > 65535) return -EINVAL;
+  *out = NULL;
+  struct sockaddr_storage ss;
+  socklen_t len;
+  if (parse_numeric(host, port, &ss, &len) == 0)
+    return connect_one((struct sockaddr *)&ss, len, opts, deadline, out);
+  resolve_job j = {.host = host};
+  snprintf(j.port, sizeof j.port, "%d", port);
+  int res = 0;
+  r = eddy_to_thread_until(resolve, &j, &res, deadline);
+  if (r) return r;
+  if (res) return res;
+  r = -EHOSTUNREACH;
+  for (struct addrinfo *ai = j.res; ai; ai = ai->ai_next) {
+    r = connect_one(ai->ai_addr, ai->ai_addrlen, opts, deadline, out);
+    if (r == 0 || r == -ECANCELED || r == -ETIMEDOUT) break;
+  }
+  freeaddrinfo(j.res);
+  return r;
+}

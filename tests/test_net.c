@@ -1,0 +1,256 @@
+/* test_net.c: TCP streams over loopback: lines, exact reads, limits,
+ * half-close, graceful close, backpressure, failures (refused, reset,
+ * EMFILE in accept) and cancellation consuming nothing. */
+#include "test.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+static eddy_listener *lst;
+
+static int echo_lines(void *arg) {
+  eddy_stream *c = arg;
+  const char *line;
+  size_t len;
+  int r;
+  while ((r = eddy_stream_read_until(c, '\n', 64, &line, &len, EDDY_FOREVER)) == 0)
+    if ((r = eddy_stream_write(c, line, len, NULL, EDDY_FOREVER))) break;
+  eddy_stream_close(c);
+  return r == EDDY_DONE ? 0 : r;
+}
+static int server(void *arg) {
+  int n = (int)(intptr_t)arg;
+  for (int i = 0; i < n; i++) {
+    eddy_stream *c;
+    int r = eddy_listener_accept(lst, &c, NULL, EDDY_FOREVER);
+    if (r) return r;
+    eddy_spawn(NULL, echo_lines, c);
+  }
+  return 0;
+}
+
+static int echo_main(void *arg) {
+  (void)arg;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 16, 0, &lst), 0);
+  ASSERT(eddy_listener_port(lst) > 0);
+  eddy_task *srv;
+  eddy_spawn(&srv, server, (void *)1);
+  eddy_stream *c;
+  ASSERT_RC(eddy_tcp_connect("localhost", eddy_listener_port(lst), NULL,
+                             eddy_deadline_in(EDDY_SEC(5)), &c), 0);
+  ASSERT_RC(eddy_stream_write(c, "hello\nworld\n", 12, NULL, EDDY_FOREVER), 0);
+  const char *line;
+  size_t len;
+  ASSERT_RC(eddy_stream_read_until(c, '\n', 100, &line, &len, EDDY_FOREVER), 0);
+  ASSERT_EQ(len, 6);
+  ASSERT(memcmp(line, "hello\n", 6) == 0);
+  char buf[6];
+  ASSERT_RC(eddy_stream_read_exact(c, buf, 6, EDDY_FOREVER), 0);
+  ASSERT(memcmp(buf, "world\n", 6) == 0);
+  ASSERT_RC(eddy_stream_shutdown(c), 0); /* half-close: server sees EOF */
+  ASSERT_RC(eddy_stream_read(c, buf, 6, EDDY_FOREVER), EDDY_DONE);
+  ASSERT_RC(eddy_stream_write(c, "x", 1, NULL, EDDY_FOREVER), -EPIPE);
+  ASSERT_RC(eddy_stream_close(c), 0);
+  ASSERT_RC(eddy_join(srv, NULL), 0);
+  eddy_listener_close(lst);
+  return 0;
+}
+TEST(tcp_echo_lines_exact_halfclose) { ASSERT_EQ(eddy_run(echo_main, NULL), 0); }
+
+static int limit_main(void *arg) {
+  (void)arg;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 16, 0, &lst), 0);
+  eddy_task *srv;
+  eddy_spawn(&srv, server, (void *)1);
+  eddy_stream *c;
+  eddy_stream_opts o = {.read_buffer = 256, .max_buffer = 1024};
+  ASSERT_RC(eddy_tcp_connect("127.0.0.1", eddy_listener_port(lst), &o,
+                             EDDY_FOREVER, &c), 0);
+  char big[200];
+  memset(big, 'a', sizeof big);
+  big[199] = '\n';
+  /* the server's limit is 64: an oversized line ends that connection */
+  ASSERT_RC(eddy_stream_write(c, big, sizeof big, NULL, EDDY_FOREVER), 0);
+  int res = 0;
+  eddy_join(srv, &res);
+  const char *line;
+  size_t len;
+  int r = eddy_stream_read_until(c, '\n', 64, &line, &len, eddy_deadline_in(EDDY_SEC(5)));
+  ASSERT(r == EDDY_DONE || r == -ECONNRESET);
+  eddy_stream_close(c);
+  eddy_listener_close(lst);
+  return 0;
+}
+TEST(line_over_limit_is_emsgsize) { ASSERT_EQ(eddy_run(limit_main, NULL), 0); }
+
+static int endless_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *a;
+  eddy_stream_opts o = {.read_buffer = 128, .max_buffer = 512};
+  ASSERT_RC(eddy_stream_from_fd(sv[0], &o, &a), 0);
+  char junk[4096];
+  memset(junk, 'z', sizeof junk);
+  ASSERT_EQ(write(sv[1], junk, sizeof junk), (long)sizeof junk);
+  const char *line;
+  size_t len;
+  /* a peer sending an endless line: bounded memory, a clear error */
+  ASSERT_RC(eddy_stream_read_until(a, '\n', 100000, &line, &len, EDDY_FOREVER), -EMSGSIZE);
+  ASSERT(eddy_stream_buffered(a) <= 512);
+  ASSERT_RC(eddy_stream_read_until(a, '\n', 100, &line, &len, EDDY_FOREVER), -EMSGSIZE);
+  ASSERT_EQ(eddy_stream_discard(a, 100000), 512);
+  close(sv[1]);
+  eddy_stream_close(a);
+  return 0;
+}
+TEST(endless_line_bounded_memory) { ASSERT_EQ(eddy_run(endless_main, NULL), 0); }
+
+static int cancel_read_child(void *arg) {
+  eddy_stream *a = arg;
+  char buf[8];
+  return eddy_stream_read_exact(a, buf, 8, EDDY_FOREVER);
+}
+static int cancel_read_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *a;
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &a), 0);
+  eddy_task *t;
+  eddy_spawn(&t, cancel_read_child, a);
+  ASSERT_EQ(write(sv[1], "1234", 4), 4);
+  eddy_sleep(EDDY_MSEC(2));
+  eddy_cancel(t); /* half the bytes arrived: nothing may be lost */
+  int res = 0;
+  eddy_join(t, &res);
+  ASSERT_RC(res, -ECANCELED);
+  ASSERT_EQ(write(sv[1], "5678", 4), 4);
+  char buf[8];
+  ASSERT_RC(eddy_stream_read_exact(a, buf, 8, EDDY_FOREVER), 0);
+  ASSERT(memcmp(buf, "12345678", 8) == 0);
+  ASSERT_RC(eddy_stream_read_exact(a, buf, 8, eddy_deadline_in(EDDY_MSEC(2))), -ETIMEDOUT);
+  close(sv[1]);
+  ASSERT_RC(eddy_stream_read_exact(a, buf, 1, EDDY_FOREVER), EDDY_DONE);
+  eddy_stream_close(a);
+  return 0;
+}
+TEST(R19_cancelled_read_consumes_nothing) { ASSERT_EQ(eddy_run(cancel_read_main, NULL), 0); }
+
+static int big_reader(void *arg) {
+  eddy_stream *b = arg;
+  static char buf[65536];
+  long total = 0, n;
+  while ((n = eddy_stream_read(b, buf, sizeof buf, EDDY_FOREVER)) > 0 && n != EDDY_DONE)
+    total += n;
+  eddy_stream_close(b);
+  return (int)(total / 1024);
+}
+static int backpressure_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *a, *b;
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &a), 0);
+  ASSERT_RC(eddy_stream_from_fd(sv[1], NULL, &b), 0);
+  eddy_task *t;
+  eddy_spawn(&t, big_reader, b);
+  static char chunk[1 << 20];
+  struct iovec v[4];
+  for (int i = 0; i < 4; i++) {
+    v[i].iov_base = chunk;
+    v[i].iov_len = sizeof chunk / 4;
+  }
+  size_t sent = 0;
+  for (int i = 0; i < 8; i++) { /* 8 MiB through a small socket buffer */
+    ASSERT_RC(eddy_stream_writev(a, v, 4, &sent, EDDY_FOREVER), 0);
+    ASSERT_EQ(sent, sizeof chunk);
+  }
+  eddy_stream_close(a);
+  int kib = 0;
+  eddy_join(t, &kib);
+  ASSERT_EQ(kib, 8 * 1024);
+  return 0;
+}
+TEST(write_all_with_backpressure_and_writev) { ASSERT_EQ(eddy_run(backpressure_main, NULL), 0); }
+
+static int refused_main(void *arg) {
+  (void)arg;
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 1, 0, &l), 0);
+  int port = eddy_listener_port(l);
+  eddy_listener_close(l); /* nobody listens there now */
+  eddy_stream *c;
+  ASSERT_RC(eddy_tcp_connect("127.0.0.1", port, NULL, EDDY_FOREVER, &c), -ECONNREFUSED);
+  ASSERT_RC(eddy_tcp_connect("no-such-host.invalid", 80, NULL,
+                             eddy_deadline_in(EDDY_SEC(5)), &c) < 0, 1);
+  ASSERT_RC(eddy_tcp_connect(NULL, 80, NULL, EDDY_FOREVER, &c), -EINVAL);
+  ASSERT_RC(eddy_tcp_listen("not-an-address", 0, 1, 0, &l), -EINVAL);
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 70000, 1, 0, &l), -EINVAL);
+  return 0;
+}
+TEST(connect_refused_and_bad_input) { ASSERT_EQ(eddy_run(refused_main, NULL), 0); }
+
+static int reset_main(void *arg) {
+  (void)arg;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 16, 0, &lst), 0);
+  eddy_stream *c, *s;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)eddy_listener_port(lst))};
+  a.sin_addr.s_addr = htonl(0x7f000001);
+  ASSERT_EQ(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  ASSERT_RC(eddy_listener_accept(lst, &s, NULL, EDDY_FOREVER), 0);
+  struct linger lg = {1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  close(fd); /* abortive close: RST */
+  char buf[4];
+  ASSERT_RC(eddy_stream_read(s, buf, 4, EDDY_FOREVER), -ECONNRESET);
+  ASSERT_RC(eddy_stream_read(s, buf, 4, EDDY_FOREVER), -ECONNRESET); /* sticky */
+  eddy_stream_close(s);
+  (void)c;
+  eddy_listener_close(lst);
+  return 0;
+}
+TEST(peer_reset_is_econnreset) { ASSERT_EQ(eddy_run(reset_main, NULL), 0); }
+
+static int emfile_main(void *arg) {
+  (void)arg;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 16, 0, &lst), 0);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)eddy_listener_port(lst))};
+  a.sin_addr.s_addr = htonl(0x7f000001);
+  ASSERT_EQ(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  eddy__fault_set(EDDY_SYS_ACCEPT, 0, EMFILE, 3); /* out of fds three times */
+  eddy_time_t t0 = eddy_now();
+  eddy_stream *s;
+  ASSERT_RC(eddy_listener_accept(lst, &s, NULL, EDDY_FOREVER), 0);
+  ASSERT(eddy_now() - t0 >= EDDY_MSEC(30)); /* backed off, did not spin */
+  eddy_stream_close(s);
+  close(fd);
+  eddy__fault_set(EDDY_SYS_ACCEPT, 0, EMFILE, 0);
+  ASSERT_RC(eddy_listener_accept(lst, &s, NULL, eddy_deadline_in(EDDY_MSEC(25))), -EMFILE);
+  eddy__fault_clear();
+  eddy_listener_close(lst);
+  return 0;
+}
+TEST(accept_emfile_backs_off) { ASSERT_EQ(eddy_run(emfile_main, NULL), 0); }
+
+static int oom_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *a;
+  eddy__fault_set(EDDY_SYS_ALLOC, 0, ENOMEM, 1);
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &a), -ENOMEM);
+  eddy__fault_set(EDDY_SYS_ALLOC, 1, ENOMEM, 1);
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &a), -ENOMEM);
+  eddy__fault_set(EDDY_SYS_EPOLL_CTL, 0, ENOMEM, 1);
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &a), -ENOMEM);
+  eddy__fault_set(EDDY_SYS_SOCKET, 0, EMFILE, 1);
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 1, 0, &l), -EMFILE);
+  close(sv[0]);
+  close(sv[1]);
+  return 0;
+}
+TEST(stream_setup_failures) { ASSERT_EQ(eddy_run(oom_main, NULL), 0); }
