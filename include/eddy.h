@@ -12,5 +12,7 @@
 #include "eddy/sync.h"
 #include "eddy/thread.h"
 #include "eddy/net.h"
+#include "eddy/file.h"
+#include "eddy/signal.h"
 
 #endif
