@@ -1,0 +1,55 @@
+/* c_floor.c: the machine's floor for the switch entry: a minimal x86_64
+ * register switch (six callee-saved registers, stack pointer passed in
+ * registers, resume by jump, no floating-point control state), in the same
+ * loop shape as eddy_bench's switch. x86_64 only; elsewhere prints nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#if defined(__x86_64__)
+void *floor_switch(void *to);
+__asm__(".text\n.globl floor_switch\nfloor_switch:\n"
+        "pushq %rbp\npushq %rbx\npushq %r15\npushq %r14\npushq %r13\npushq %r12\n"
+        "movq %rsp, %rax\nmovq %rdi, %rsp\n"
+        "popq %r12\npopq %r13\npopq %r14\npopq %r15\npopq %rbx\npopq %rbp\n"
+        "popq %r8\njmp *%r8\n"
+        ".globl floor_start\nfloor_start:\nmovq %rax, %rdi\ncall entry_loop\nud2\n");
+void floor_start(void);
+void entry_loop(void *back);
+void entry_loop(void *back) {
+  for (;;) back = floor_switch(back);
+}
+static char stack[65536] __attribute__((aligned(16)));
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e9 + t.tv_nsec;
+}
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+int main(void) {
+  const char *q = getenv("EDDY_BENCH_QUICK");
+  long n = q && *q && strcmp(q, "0") ? 500000 : 50000000;
+  double v[3];
+  for (int r = 0; r < 3; r++) {
+    /* first frame: six zero registers, then entry as the resume address;
+     * entry starts with rsp 16-byte aligned minus 8, as after a call */
+    unsigned long *sp = (unsigned long *)(stack + sizeof stack - 64);
+    memset(sp, 0, 64);
+    sp[6] = (unsigned long)floor_start;
+    void *ctx = sp;
+    ctx = floor_switch(ctx); /* enter: entry's first switch comes back */
+    double t0 = now();
+    for (long i = 0; i < n; i++) ctx = floor_switch(ctx);
+    v[r] = (now() - t0) / (2.0 * n);
+  }
+  qsort(v, 3, sizeof v[0], cmp);
+  printf("BENCH switch floor %.2f ns\nBENCHSPREAD switch floor %.2f %.2f ns\n", v[1], v[0], v[2]);
+  return 0;
+}
+#else
+int main(void) { return 0; }
+#endif
