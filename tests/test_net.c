@@ -254,3 +254,57 @@ static int oom_main(void *arg) {
   return 0;
 }
 TEST(stream_setup_failures) { ASSERT_EQ(eddy_run(oom_main, NULL), 0); }
+
+static int unix_server(void *arg) {
+  eddy_listener *l = arg;
+  eddy_stream *c;
+  int r = eddy_listener_accept(l, &c, NULL, EDDY_FOREVER);
+  if (r) return r;
+  return echo_lines(c);
+}
+static int unix_main(void *arg) {
+  (void)arg;
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/eddy-test-%d.sock", (int)getpid());
+  eddy_listener *l;
+  ASSERT_RC(eddy_unix_listen(path, 4, &l), 0);
+  eddy_task *t;
+  eddy_spawn(&t, unix_server, l);
+  eddy_stream *c;
+  ASSERT_RC(eddy_unix_connect(path, NULL, EDDY_FOREVER, &c), 0);
+  ASSERT_RC(eddy_stream_write(c, "ping\n", 5, NULL, EDDY_FOREVER), 0);
+  const char *line;
+  size_t len;
+  ASSERT_RC(eddy_stream_read_until(c, '\n', 16, &line, &len, EDDY_FOREVER), 0);
+  ASSERT_EQ(len, 5);
+  eddy_stream_close(c);
+  ASSERT_RC(eddy_join(t, NULL), 0);
+  eddy_listener_close(l);
+  unlink(path);
+  ASSERT_RC(eddy_unix_connect("/nonexistent/sock", NULL, EDDY_FOREVER, &c), -ENOENT);
+  char longp[200];
+  memset(longp, 'x', sizeof longp - 1);
+  longp[199] = 0;
+  ASSERT_RC(eddy_unix_listen(longp, 1, &l), -ENAMETOOLONG);
+  return 0;
+}
+TEST(unix_socket_echo) { ASSERT_EQ(eddy_run(unix_main, NULL), 0); }
+
+static int udp_main(void *arg) {
+  (void)arg;
+  eddy_udp *a, *b;
+  ASSERT_RC(eddy_udp_open("127.0.0.1", 0, &a), 0);
+  ASSERT_RC(eddy_udp_open("127.0.0.1", 0, &b), 0);
+  char buf[8];
+  ASSERT_RC(eddy_udp_recv(b, buf, sizeof buf, NULL, NULL, eddy_deadline_in(EDDY_MSEC(2))), -ETIMEDOUT);
+  ASSERT_RC(eddy_udp_send(a, "datagram", 8, "127.0.0.1", eddy_udp_port(b), EDDY_FOREVER), 0);
+  ASSERT_EQ(eddy_udp_recv(b, buf, sizeof buf, NULL, NULL, EDDY_FOREVER), 8);
+  ASSERT(memcmp(buf, "datagram", 8) == 0);
+  ASSERT_RC(eddy_udp_send(a, "too-long-for-4", 14, "127.0.0.1", eddy_udp_port(b), EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_udp_recv(b, buf, 4, NULL, NULL, EDDY_FOREVER), -EMSGSIZE);
+  ASSERT_RC(eddy_udp_send(a, "x", 1, "bogus", 1, EDDY_FOREVER), -EINVAL);
+  eddy_udp_close(a);
+  eddy_udp_close(b);
+  return 0;
+}
+TEST(udp_datagrams) { ASSERT_EQ(eddy_run(udp_main, NULL), 0); }

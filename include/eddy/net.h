@@ -51,6 +51,26 @@ EDDY_API int eddy_tcp_connect(const char *host, int port,
 EDDY_API int eddy_stream_from_fd(int fd, const eddy_stream_opts *opts,
                                  eddy_stream **out);
 
+/* Unix stream sockets: listen on / connect to a filesystem path (an
+ * existing socket file at the path is replaced by listen). */
+EDDY_API int eddy_unix_listen(const char *path, int backlog,
+                              eddy_listener **out);
+EDDY_API int eddy_unix_connect(const char *path, const eddy_stream_opts *opts,
+                               eddy_time_t deadline, eddy_stream **out);
+
+/* UDP: a bound datagram socket. send/recv move one datagram each; recv
+ * truncation is reported as -EMSGSIZE (the datagram is consumed). */
+typedef struct eddy_udp eddy_udp;
+EDDY_API int eddy_udp_open(const char *host, int port, eddy_udp **out);
+EDDY_API int eddy_udp_port(const eddy_udp *u);
+EDDY_API int eddy_udp_send(eddy_udp *u, const void *buf, size_t n,
+                           const char *host, int port, eddy_time_t deadline);
+/* Returns the datagram's length; the sender's address goes to from/fromlen
+ * if not NULL (a struct sockaddr_storage). */
+EDDY_API long eddy_udp_recv(eddy_udp *u, void *buf, size_t n, void *from,
+                            unsigned *fromlen, eddy_time_t deadline);
+EDDY_API void eddy_udp_close(eddy_udp *u);
+
 /* Read what is available (at least 1 byte): returns the count, EDDY_DONE
  * at end of stream, or an error. */
 EDDY_API long eddy_stream_read(eddy_stream *s, void *buf, size_t n,

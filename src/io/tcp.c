@@ -2,8 +2,7 @@
  * thread pool unless it is a numeric address) and tries every address in
  * turn until one answers; accept backs off on EMFILE/ENFILE instead of
  * spinning on a listener that stays readable. */
-#include "../core/internal.h"
-#include "eddy/net.h"
+#include "io.h"
 #include "eddy/thread.h"
 
 #include <arpa/inet.h>
@@ -15,11 +14,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-struct eddy_listener {
-  eddy_watch watch;
-  int port;
-};
 
 static void set_opts(int fd, const eddy_stream_opts *o) {
   int one = 1;

@@ -1,0 +1,201 @@
+/* unix.c: Unix stream sockets (listen and connect on a path) and UDP
+ * datagram sockets, on the same readiness machinery as TCP. */
+#include "io.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int unix_addr(const char *path, struct sockaddr_un *a) {
+  if (!path || !*path) return -EINVAL;
+  if (strlen(path) >= sizeof a->sun_path) return -ENAMETOOLONG;
+  memset(a, 0, sizeof *a);
+  a->sun_family = AF_UNIX;
+  strcpy(a->sun_path, path);
+  return 0;
+}
+
+EDDY_API int eddy_unix_listen(const char *path, int backlog,
+                              eddy_listener **out) {
+  if (!out) return -EINVAL;
+  *out = NULL;
+  if (!eddy__loop()) return EDDY_ENOTTASK;
+  struct sockaddr_un a;
+  int r = unix_addr(path, &a);
+  if (r) return r;
+  int fd = eddy__sys_socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) return fd;
+  unlink(path);
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+      listen(fd, backlog > 0 ? backlog : 511) != 0) {
+    r = -errno;
+    close(fd);
+    return r;
+  }
+  eddy_listener *l = eddy__calloc(1, sizeof *l);
+  if (!l) {
+    close(fd);
+    return -ENOMEM;
+  }
+  r = eddy_watch_init(&l->watch, fd);
+  if (r) {
+    close(fd);
+    eddy__free(l);
+    return r;
+  }
+  l->port = 0;
+  *out = l;
+  return 0;
+}
+
+EDDY_API int eddy_unix_connect(const char *path, const eddy_stream_opts *opts,
+                               eddy_time_t deadline, eddy_stream **out) {
+  eddy_task *t;
+  int r = eddy__checkpoint(&t);
+  if (r) return r;
+  if (!out) return -EINVAL;
+  *out = NULL;
+  struct sockaddr_un a;
+  r = unix_addr(path, &a);
+  if (r) return r;
+  int fd = eddy__sys_socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) return fd;
+  r = eddy__sys_connect(fd, (struct sockaddr *)&a, sizeof a);
+  if (r == -EINPROGRESS || r == -EAGAIN) {
+    r = eddy_wait_fd(fd, EDDY_WRITABLE, deadline);
+    if (r > 0) {
+      int err = 0;
+      socklen_t el = sizeof err;
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+      r = -err;
+    }
+  }
+  if (r == 0) r = eddy_stream_from_fd(fd, opts, out);
+  if (r) close(fd);
+  return r;
+}
+
+/* ---- UDP */
+
+struct eddy_udp {
+  eddy_watch watch;
+  int family;
+};
+
+static int inet_addr_of(const char *host, int port, struct sockaddr_storage *ss,
+                        socklen_t *len) {
+  memset(ss, 0, sizeof *ss);
+  if (port < 0 || port > 65535) return -EINVAL;
+  if (!host || !*host) host = "0.0.0.0";
+  struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+  if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    *len = sizeof *a4;
+    return 0;
+  }
+  if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons((uint16_t)port);
+    *len = sizeof *a6;
+    return 0;
+  }
+  return -EINVAL;
+}
+
+EDDY_API int eddy_udp_open(const char *host, int port, eddy_udp **out) {
+  if (!out) return -EINVAL;
+  *out = NULL;
+  if (!eddy__loop()) return EDDY_ENOTTASK;
+  struct sockaddr_storage ss;
+  socklen_t len;
+  int r = inet_addr_of(host, port, &ss, &len);
+  if (r) return r;
+  int fd = eddy__sys_socket(ss.ss_family, SOCK_DGRAM, 0);
+  if (fd < 0) return fd;
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+    r = -errno;
+    close(fd);
+    return r;
+  }
+  eddy_udp *u = eddy__calloc(1, sizeof *u);
+  if (!u) {
+    close(fd);
+    return -ENOMEM;
+  }
+  u->family = ss.ss_family;
+  r = eddy_watch_init(&u->watch, fd);
+  if (r) {
+    close(fd);
+    eddy__free(u);
+    return r;
+  }
+  *out = u;
+  return 0;
+}
+
+EDDY_API int eddy_udp_port(const eddy_udp *u) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (!u || getsockname(u->watch.fd, (struct sockaddr *)&ss, &len) != 0) return -1;
+  return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                       : ((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+EDDY_API int eddy_udp_send(eddy_udp *u, const void *buf, size_t n,
+                           const char *host, int port, eddy_time_t deadline) {
+  eddy_task *t;
+  int r = eddy__checkpoint(&t);
+  if (r) return r;
+  if (!u || (!buf && n)) return -EINVAL;
+  struct sockaddr_storage ss;
+  socklen_t len;
+  r = inet_addr_of(host, port, &ss, &len);
+  if (r) return r;
+  for (;;) {
+    ssize_t s = sendto(u->watch.fd, buf, n, MSG_NOSIGNAL, (struct sockaddr *)&ss, len);
+    if (s >= 0) return 0;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) return -errno;
+    r = eddy_watch_wait(&u->watch, EDDY_WRITABLE, deadline);
+    if (r) return r;
+  }
+}
+
+EDDY_API long eddy_udp_recv(eddy_udp *u, void *buf, size_t n, void *from,
+                            unsigned *fromlen, eddy_time_t deadline) {
+  eddy_task *t;
+  int r = eddy__checkpoint(&t);
+  if (r) return r;
+  if (!u || (!buf && n)) return -EINVAL;
+  for (;;) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    ssize_t s = recvfrom(u->watch.fd, buf, n, MSG_TRUNC, (struct sockaddr *)&ss, &len);
+    if (s >= 0) {
+      if (from && fromlen) {
+        unsigned k = *fromlen < len ? *fromlen : len;
+        memcpy(from, &ss, k);
+        *fromlen = len;
+      }
+      return (size_t)s > n ? -EMSGSIZE : (long)s;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) return -errno;
+    r = eddy_watch_wait(&u->watch, EDDY_READABLE, deadline);
+    if (r) return r;
+  }
+}
+
+EDDY_API void eddy_udp_close(eddy_udp *u) {
+  if (!u) return;
+  int fd = u->watch.fd;
+  eddy_watch_fini(&u->watch);
+  if (fd >= 0) close(fd);
+  eddy__free(u);
+}
