@@ -14,5 +14,6 @@
 #include "eddy/net.h"
 #include "eddy/file.h"
 #include "eddy/signal.h"
+#include "eddy/process.h"
 
 #endif
