@@ -61,8 +61,8 @@ EDDY_API int eddy_process_spawn(const char *const argv[], unsigned flags,
       if (!r) r = e;
     }
   }
+  /* Without pidfds (kernels before 5.3, valgrind) waits poll instead. */
   p->pidfd = pidfd_open_(p->pid);
-  if (p->pidfd < 0 && !r) r = -errno;
   posix_spawn_file_actions_destroy(&fa);
   if (r) {
     eddy_process_free(p);
@@ -116,8 +116,12 @@ static void kill_and_reap(eddy_process *p) {
   eddy_scope shield;
   int shielded = eddy__self() && eddy_scope_enter(&shield, EDDY_FOREVER, EDDY_SCOPE_SHIELD) == 0;
   while (reap(p) == -EAGAIN) {
-    if (shielded) eddy_wait_fd(p->pidfd, EDDY_READABLE, eddy_deadline_in(EDDY_MSEC(100)));
-    else usleep(1000);
+    if (shielded && p->pidfd >= 0)
+      eddy_wait_fd(p->pidfd, EDDY_READABLE, eddy_deadline_in(EDDY_MSEC(100)));
+    else if (shielded)
+      eddy_sleep(EDDY_MSEC(1));
+    else
+      usleep(1000);
   }
   if (shielded) eddy_scope_exit(&shield);
 }
@@ -132,6 +136,7 @@ EDDY_API int eddy_process_wait(eddy_process *p, int *status,
   }
   if (r) return r;
   if (!p) return -EINVAL;
+  int backoff = 1;
   for (;;) {
     r = reap(p);
     if (r == 0) {
@@ -139,7 +144,14 @@ EDDY_API int eddy_process_wait(eddy_process *p, int *status,
       return 0;
     }
     if (r != -EAGAIN) return r;
-    r = eddy_wait_fd(p->pidfd, EDDY_READABLE, deadline);
+    if (p->pidfd >= 0) {
+      r = eddy_wait_fd(p->pidfd, EDDY_READABLE, deadline);
+    } else { /* no pidfd: poll, backing off to 20 ms */
+      eddy_time_t step = eddy_deadline_in(EDDY_MSEC(backoff));
+      if (backoff < 20) backoff *= 2;
+      r = eddy_sleep_until(step < deadline ? step : deadline);
+      if (r == 0 && eddy_now() >= deadline) r = -ETIMEDOUT;
+    }
     if (r == -ECANCELED ||
         (r == -ETIMEDOUT && (p->flags & EDDY_PROCESS_KILL_ON_TIMEOUT))) {
       kill_and_reap(p);
