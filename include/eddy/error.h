@@ -11,6 +11,8 @@
 
 #include "common.h"
 
+#include <errno.h> /* callers compare with -ECANCELED, -ETIMEDOUT, ... */
+
 #define EDDY_DONE 1 /* end of stream; never an errno */
 
 #define EDDY_ERRBASE (-10000)
