@@ -15,5 +15,9 @@
 #include "eddy/file.h"
 #include "eddy/signal.h"
 #include "eddy/process.h"
+#include "eddy/with.h"
+#include "eddy/group.h"
+#include "eddy/exitstack.h"
+#include "eddy/cmgen.h"
 
 #endif

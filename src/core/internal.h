@@ -103,6 +103,8 @@ struct eddy_task {
   char name[32];
   void *user_gen;         /* innermost generator running (FOR layer) */
   eddy__coro *coro_prev;  /* coro that switched to the active one */
+  int cleanup_error;      /* WITH: last exit error that had nowhere to go */
+  void *start_rec;        /* task groups: pending readiness handshake */
 };
 
 /* Groups: the owner of tasks. The loop has a root group; task groups
@@ -113,6 +115,7 @@ struct eddy_group {
   size_t live;
   eddy_node idle_waiters; /* tasks waiting for live == 0 */
   void (*on_child_done)(struct eddy_group *g, eddy_task *t);
+  void *on_child_done_arg;
   int closed;
 };
 
