@@ -54,6 +54,9 @@
 EDDY_BEGIN_DECLS
 
 #define EDDY_CM_NOSHIELD 1u /* exit never blocks: run it unshielded (scopes) */
+#define EDDY_CM_COMPOSITE 2u /* exit already combines statuses as nested WITH
+                              * blocks would (exit stacks, task groups): its
+                              * result is taken as is */
 
 typedef struct eddy_cm_ops {
   int (*enter)(void *self, void **value);

@@ -64,10 +64,11 @@ EDDY_API int eddy_exitstack_close(eddy_exitstack *st, int status) {
   while (st->n > 0) {
     eddy_exitstack_entry e = st->v[--st->n];
     if (e.ops) {
+      /* the same combination a WITH guard applies (with.c) */
       int r = e.ops->exit(e.self, status);
-      if (r == status || r == 0) status = r;
-      else if (status == 0 || r == -ECANCELED || r == -ETIMEDOUT) status = status ? status : r;
-      else status = r; /* a replacement from an inner manager propagates */
+      int real = status != 0 && status != -ECANCELED && status != -ETIMEDOUT;
+      if (r == status || r == 0 || !real || (e.ops->flags & EDDY_CM_COMPOSITE))
+        status = r;
     } else {
       e.cb(e.self, status); /* callbacks cannot suppress */
     }
@@ -94,4 +95,4 @@ static int es_enter(void *self, void **value) {
 static int es_exit(void *self, int status) {
   return eddy_exitstack_close(self, status);
 }
-EDDY_API const eddy_cm_ops eddy_exitstack_cm = {es_enter, es_exit, 0};
+EDDY_API const eddy_cm_ops eddy_exitstack_cm = {es_enter, es_exit, EDDY_CM_COMPOSITE};

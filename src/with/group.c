@@ -46,9 +46,14 @@ static void on_child_done(struct eddy_group *g, eddy_task *t) {
     memcpy(cr->name, t->name, sizeof cr->name);
     cr->result = t->result;
   }
-  if (real_error(t->result)) note_failure(tg, t->result);
   start_rec *sr = t->start_rec;
-  if (sr && !sr->started) eddy_event_set(&sr->ready); /* failed before ready */
+  if (sr && !sr->started) {
+    /* failed before it was ready: the error belongs to the start() caller
+     * (Trio's rule), not to the group */
+    eddy_event_set(&sr->ready);
+    return;
+  }
+  if (real_error(t->result)) note_failure(tg, t->result);
 }
 
 EDDY_API void eddy_taskgroup_init(eddy_taskgroup *tg) {
@@ -94,7 +99,8 @@ static int tg_exit(void *self, int status) {
   return status == -ECANCELED && tg->cancelled_by_us ? 0 : status;
 }
 
-EDDY_API const eddy_cm_ops eddy_taskgroup_cm = {tg_enter, tg_exit, EDDY_CM_NOSHIELD};
+EDDY_API const eddy_cm_ops eddy_taskgroup_cm = {tg_enter, tg_exit,
+                                             EDDY_CM_NOSHIELD | EDDY_CM_COMPOSITE};
 
 EDDY_API int eddy_taskgroup_spawn(eddy_taskgroup *tg, eddy_task_fn fn,
                                   void *arg, const eddy_spawn_opts *opts) {
@@ -127,7 +133,7 @@ EDDY_API int eddy_taskgroup_start(eddy_taskgroup *tg, eddy_task_fn fn,
     eddy_detach(t);
     return 0;
   }
-  if (r == 0 && eddy_task_done(t)) r = t->result ? t->result : EDDY_EPROTOCOL;
+  if (eddy_task_done(t)) r = t->result ? t->result : EDDY_EPROTOCOL;
   if (eddy_task_done(t)) eddy_detach(t);
   else {
     /* cancelled while waiting: the child stays in the group, unstarted */

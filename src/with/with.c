@@ -64,7 +64,9 @@ static int run_exit(eddy_with *g, int status) {
     if (sh == 0) eddy_scope_exit(&shield);
   }
   int result;
-  if (r == status || r == 0) {
+  if (g->ops->flags & EDDY_CM_COMPOSITE) {
+    result = r;
+  } else if (r == status || r == 0) {
     result = r; /* propagated, or suppressed */
   } else if (status != 0 && !is_cancel(status)) {
     result = status; /* the block's real error stays primary */
