@@ -10,10 +10,7 @@
 static int is_cancel(int rc) { return rc == -ECANCELED || rc == -ETIMEDOUT; }
 
 EDDY_API eddy_with eddy_with_enter(const eddy_cm_ops *ops, void *self) {
-  eddy_with g;
-  memset(&g, 0, sizeof g);
-  g.ops = ops;
-  g.self = self;
+  eddy_with g = {.ops = ops, .self = self};
   if (!ops || !ops->enter || !ops->exit) {
     g.status = -EINVAL;
     return g;
@@ -45,8 +42,7 @@ EDDY_API int eddy_with_cleanup_error(void) {
 }
 
 /* Run exit once and combine. `status` is what the block produced. */
-static int run_exit(eddy_with *g, int status) {
-  eddy_task *t = eddy__self();
+static int run_exit(eddy_with *g, int status, eddy_task *t) {
   g->state = 2;
   /* The block may have swallowed a cancellation (or never reached a
    * checkpoint): exit still learns that the scope is cancelled. */
@@ -86,16 +82,16 @@ EDDY_API int eddy_with_close(eddy_with *g, int rc) {
   if (!g) return -EINVAL;
   if (g->state != 1) return g->state == 2 ? g->result : g->status;
   if (rc && !g->error) g->error = rc;
-  return run_exit(g, g->error);
+  return run_exit(g, g->error, eddy__self());
 }
 
 EDDY_API void eddy_with_cleanup(eddy_with *g) {
   if (g->state != 1) return;
-  int result = run_exit(g, g->error);
+  eddy_task *t = eddy__self();
+  int result = run_exit(g, g->error, t);
   /* On this path nobody can read the result except through `out` or the
    * task's cleanup-error slot: keep an exit failure there. */
-  eddy_task *t = eddy__self();
-  if (t && !g->out) {
+  if (!g->out && (g->cleanup_error || result)) {
     if (g->cleanup_error) t->cleanup_error = g->cleanup_error;
     else if (result && result != g->error && !is_cancel(result))
       t->cleanup_error = result;
