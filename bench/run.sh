@@ -41,7 +41,8 @@ run boost "$out/boost_switch"
 run go "$out/go_bench"
 run tokio "$out/tokio_bench"
 run node node "$root/bench/peers/node_bench.mjs"
-run python /usr/bin/python3 "$root/bench/peers/py_bench.py"
+run asyncio /usr/bin/python3 "$root/bench/peers/py_bench.py" asyncio
+run uvloop /usr/bin/python3 "$root/bench/peers/py_bench.py" uvloop
 
 # One table per entry: value, and the ratio that says how eddy compares
 # (time and bytes: peer/eddy, so >1 means eddy is faster or smaller;

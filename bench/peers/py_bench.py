@@ -149,27 +149,32 @@ async def with_lock():
 
 
 ENTRIES = [
+    ("idle_mem", idle_mem, "B"),
     ("yield", yield_bench, "ns"),
     ("spawn_join", spawn_join, "ops/s"),
     ("timer", timer, "ns"),
     ("pingpong", pingpong, "ns"),
     ("agen", agen, "ns"),
     ("with_lock", with_lock, "ns"),
-    ("idle_mem", idle_mem, "B"),
 ]
 
 
 def main():
-    flavours = [("asyncio", None)]
-    try:
-        import uvloop
-        flavours.append(("uvloop", uvloop))
-    except ImportError:
-        print("uvloop not available", file=sys.stderr)
+    only = sys.argv[1] if len(sys.argv) > 1 else "asyncio"
+    flavours = []
+    if only == "asyncio":
+        flavours.append(("asyncio", None))
+    else:
+        try:
+            import uvloop
+            flavours.append(("uvloop", uvloop))
+        except ImportError:
+            print("uvloop not available", file=sys.stderr)
     for name, mod in flavours:
         for entry, fn, unit in ENTRIES:
             v = []
-            for _ in range(3):
+            # idle memory: once per interpreter, first (reuse would hide it)
+            for _ in range(1 if entry == "idle_mem" else 3):
                 if mod:
                     loop = mod.new_event_loop()
                     try:
@@ -178,8 +183,11 @@ def main():
                         loop.close()
                 else:
                     v.append(asyncio.run(fn()))
+            if len(v) == 1:
+                v = v * 3
             report(entry, name, v, unit)
-    report("iter_plain", "python-sync", [sync_gen() for _ in range(3)], "ns")
+    if only == "asyncio":
+        report("iter_plain", "python-sync", [sync_gen() for _ in range(3)], "ns")
 
 
 if __name__ == "__main__":

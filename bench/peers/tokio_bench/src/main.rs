@@ -123,11 +123,13 @@ macro_rules! run3 {
 
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    // idle memory once, first, in a fresh process (later rounds reuse memory)
+    let idle = rt.block_on(async { tokio::spawn(idle_mem()).await.unwrap() });
+    report("idle_mem", vec![idle, idle, idle], "B");
     report("yield", run3!(rt, yield_bench), "ns");
     report("spawn_join", run3!(rt, spawn_join), "ops/s");
     report("timer", run3!(rt, timer), "ns");
     report("pingpong", run3!(rt, pingpong), "ns");
     report("agen", run3!(rt, agen), "ns");
     report("with_lock", run3!(rt, with_lock), "ns");
-    report("idle_mem", run3!(rt, idle_mem), "B");
 }
