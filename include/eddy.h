@@ -19,5 +19,7 @@
 #include "eddy/group.h"
 #include "eddy/exitstack.h"
 #include "eddy/cmgen.h"
+#include "eddy/iter.h"
+#include "eddy/gen.h"
 
 #endif

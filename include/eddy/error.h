@@ -13,7 +13,8 @@
 
 #include <errno.h> /* callers compare with -ECANCELED, -ETIMEDOUT, ... */
 
-#define EDDY_DONE 1 /* end of stream; never an errno */
+#define EDDY_DONE 1  /* end of stream; never an errno */
+#define EDDY_BROKE 2 /* FOR status: the loop was left before the end */
 
 #define EDDY_ERRBASE (-10000)
 #define EDDY_ENOTTASK (EDDY_ERRBASE - 1)  /* blocking call made outside a task */

@@ -7,6 +7,7 @@
 
 #define EDDY_OWN_CODES(X)                                                   \
   X(EDDY_DONE, "end of stream")                                             \
+  X(EDDY_BROKE, "loop left before the end of the stream")                                             \
   X(EDDY_ENOTTASK, "blocking call made outside an eddy task")               \
   X(EDDY_ENOGUARD, "no stack guard page could be installed (vm.max_map_count?)") \
   X(EDDY_ESTACK, "stack size out of range")                                 \

@@ -248,7 +248,9 @@ static inline void eddy__wait_init(eddy__wait *w, eddy_task *t) {
 void eddy__suspend(eddy_task *t);
 /* Scheduler side: run t until it suspends or finishes. */
 void eddy__resume(eddy_loop *loop, eddy_task *t);
-extern void (*eddy__shutdown_hook)(eddy_loop *loop);
+/* Called when every task has finished; returns 1 if it spawned tasks that
+ * must run before the loop can close (closing forgotten generators). */
+extern int (*eddy__shutdown_hook)(eddy_loop *loop);
 
 /* Coroutines inside a task (generators, generator-style managers): a coro
  * runs on its own stack on behalf of whichever task switches into it.

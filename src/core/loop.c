@@ -207,7 +207,7 @@ static void loop_fini(eddy_loop *loop) {
 }
 
 /* Hook for the FOR layer: close generators still open at shutdown. */
-void (*eddy__shutdown_hook)(eddy_loop *loop);
+int (*eddy__shutdown_hook)(eddy_loop *loop);
 
 EDDY_API int eddy_run_opts(eddy_task_fn main_fn, void *arg,
                            const eddy_loop_opts *opts) {
@@ -230,7 +230,7 @@ EDDY_API int eddy_run_opts(eddy_task_fn main_fn, void *arg,
     run_loop(loop);
     r = main_task->result;
     eddy__task_release(main_task);
-    if (eddy__shutdown_hook) eddy__shutdown_hook(loop);
+    while (eddy__shutdown_hook && eddy__shutdown_hook(loop)) run_loop(loop);
   }
   loop_fini(loop);
   eddy__loop_tls = NULL;
