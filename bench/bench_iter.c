@@ -1,0 +1,82 @@
+/* bench_iter.c: the FOR entries of eddy_bench: an async generator yielding
+ * one int per item into a FOR loop, and a plain C callback iterator
+ * producing the same ints (the ratio of the two is the cost of the
+ * coroutine hand-off). Channel ping-pong lives here too when channels are
+ * built in. */
+#include <eddy.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+void eddy_bench_iter(int quick);
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+static void report(const char *e, double v[3]) {
+  qsort(v, 3, sizeof v[0], cmp);
+  printf("BENCH %s eddy %.2f ns\nBENCHSPREAD %s eddy %.2f %.2f ns\n", e, v[1], e, v[0], v[2]);
+  fflush(stdout);
+}
+
+static long n_items;
+static double result;
+
+static int ints(eddy_gen *g, void *arg) {
+  (void)arg;
+  for (long i = 0; i < n_items; i++) {
+    int v = (int)i;
+    if (eddy_gen_yield(g, &v)) break;
+  }
+  return 0;
+}
+static int agen_main(void *arg) {
+  (void)arg;
+  int x, st;
+  long sum = 0;
+  double t0 = now_ns();
+  EDDY_FOR(x, eddy_gen_new(ints, NULL, sizeof x), st) sum += x;
+  result = (now_ns() - t0) / (double)n_items;
+  return sum == n_items * (n_items - 1) / 2 ? 0 : 1;
+}
+
+/* the plain iterator: a callback that produces the next int */
+typedef struct plain {
+  long i, n;
+} plain;
+static __attribute__((noinline)) int plain_next(plain *p, int *out) {
+  if (p->i >= p->n) return 0;
+  *out = (int)p->i++;
+  return 1;
+}
+static int (*volatile plain_fn)(plain *, int *) = plain_next;
+static int plain_main(void *arg) {
+  (void)arg;
+  plain p = {0, n_items};
+  int x;
+  long sum = 0;
+  double t0 = now_ns();
+  while (plain_fn(&p, &x)) sum += x;
+  result = (now_ns() - t0) / (double)n_items;
+  return sum == n_items * (n_items - 1) / 2 ? 0 : 1;
+}
+
+void eddy_bench_iter(int quick) {
+  n_items = quick ? 100000 : 10000000;
+  double a[3], p[3];
+  for (int r = 0; r < 3; r++) {
+    eddy_run(agen_main, NULL);
+    a[r] = result;
+    eddy_run(plain_main, NULL);
+    p[r] = result;
+  }
+  report("agen", a);
+  report("iter_plain", p);
+  printf("BENCH agen_over_plain eddy %.2f ratio\n", a[1] / p[1]);
+}
