@@ -21,5 +21,6 @@
 #include "eddy/cmgen.h"
 #include "eddy/iter.h"
 #include "eddy/gen.h"
+#include "eddy/chan.h"
 
 #endif

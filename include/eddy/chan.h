@@ -1,0 +1,84 @@
+/* eddy/chan.h: channels (queues) between tasks, and broadcast channels for
+ * fan-out. Items are fixed-size values copied in and out, so a bounded
+ * channel allocates nothing per item.
+ *
+ * Rules (tested in tests/test_chan.c):
+ *  - bounded by default (backpressure: a full channel makes senders wait);
+ *    unbounded only when asked (EDDY_CHAN_UNBOUNDED); capacity 0 is a
+ *    rendezvous (the sender waits for a receiver);
+ *  - many senders and receivers, FIFO on both sides;
+ *  - every send and recv is a checkpoint, even when it could complete;
+ *  - no item is lost or duplicated by cancellation: a cancelled (or timed
+ *    out) recv took nothing, a cancelled send queued nothing and the item
+ *    is still the caller's; a hand-off that happened before the
+ *    cancellation was noticed stands (completion wins);
+ *  - graceful close: sends fail with EDDY_ECLOSED, receivers drain what is
+ *    queued and then get EDDY_DONE; immediate close: queued items go to the
+ *    disposer (once each) and receivers get EDDY_ECLOSED;
+ *  - when the last receiver is gone (eddy_chan_rx_close), sends fail with
+ *    -EPIPE and queued items go to the disposer. */
+#ifndef EDDY_CHAN_H
+#define EDDY_CHAN_H
+
+#include "iter.h"
+
+EDDY_BEGIN_DECLS
+
+typedef struct eddy_chan eddy_chan;
+#define EDDY_CHAN_UNBOUNDED ((size_t)-1)
+
+/* dispose(item) is called for items dropped by close_now or by the last
+ * receiver leaving (may be NULL). */
+EDDY_API int eddy_chan_new(eddy_chan **out, size_t item_size, size_t capacity,
+                           void (*dispose)(void *item));
+EDDY_API void eddy_chan_free(eddy_chan *ch);
+EDDY_API int eddy_chan_send(eddy_chan *ch, const void *item, eddy_time_t deadline);
+EDDY_API int eddy_chan_recv(eddy_chan *ch, void *item, eddy_time_t deadline);
+/* Not checkpoints: 0, -EAGAIN (full / empty), or the closed codes. */
+EDDY_API int eddy_chan_try_send(eddy_chan *ch, const void *item);
+EDDY_API int eddy_chan_try_recv(eddy_chan *ch, void *item);
+EDDY_API void eddy_chan_close(eddy_chan *ch);
+EDDY_API void eddy_chan_close_now(eddy_chan *ch);
+/* Receiver counting for -EPIPE: a channel starts with one receiver. */
+EDDY_API void eddy_chan_rx_add(eddy_chan *ch);
+EDDY_API void eddy_chan_rx_close(eddy_chan *ch);
+EDDY_API size_t eddy_chan_len(const eddy_chan *ch);
+
+/* FOR over a channel: each item received; the loop ends with status 0 on a
+ * graceful close, with the error otherwise. Closing the loop early does not
+ * close the channel. */
+typedef struct eddy_chan_iter {
+  eddy_iter it;
+  eddy_chan *ch;
+} eddy_chan_iter;
+EDDY_API eddy_iter *eddy_chan_iter_init(eddy_chan_iter *ci, eddy_chan *ch);
+
+/* ---- broadcast: every subscriber gets every item published after it
+ * subscribed, through its own bounded buffer. A subscriber that falls
+ * behind is handled by its policy. */
+typedef struct eddy_bcast eddy_bcast;
+typedef struct eddy_sub eddy_sub;
+
+enum {
+  EDDY_SUB_WAIT = 0,    /* the publisher waits for it (backpressure) */
+  EDDY_SUB_DROP_OLDEST, /* its oldest unread item is dropped (counted) */
+  EDDY_SUB_FAIL,        /* it is cut off: once it has read what was already
+                         * queued, its recv gives -ENOBUFS */
+};
+
+EDDY_API int eddy_bcast_new(eddy_bcast **out, size_t item_size);
+/* Close: subscribers drain, then EDDY_DONE. Free after every subscriber
+ * has unsubscribed. */
+EDDY_API void eddy_bcast_close(eddy_bcast *b);
+EDDY_API void eddy_bcast_free(eddy_bcast *b);
+EDDY_API int eddy_bcast_publish(eddy_bcast *b, const void *item,
+                                eddy_time_t deadline);
+EDDY_API size_t eddy_bcast_subscribers(const eddy_bcast *b);
+EDDY_API int eddy_bcast_subscribe(eddy_bcast *b, size_t capacity, int policy,
+                                  eddy_sub **out);
+EDDY_API int eddy_sub_recv(eddy_sub *s, void *item, eddy_time_t deadline);
+EDDY_API unsigned long eddy_sub_dropped(const eddy_sub *s);
+EDDY_API void eddy_sub_unsubscribe(eddy_sub *s);
+
+EDDY_END_DECLS
+#endif

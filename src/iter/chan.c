@@ -1,0 +1,212 @@
+/* chan.c: channels. A ring buffer of fixed-size items plus two FIFO wait
+ * queues. Whoever completes a transfer also wakes the other side with the
+ * outcome already in place (the item copied into the waiting receiver's
+ * buffer, or the waiting sender's item moved into the ring), so a woken
+ * task never has to retry and a cancellation arriving later cannot undo a
+ * transfer. A waiter that is cancelled before that simply leaves its
+ * queue: nothing was transferred. */
+#include "../core/internal.h"
+#include "eddy/chan.h"
+
+#include <string.h>
+
+struct eddy_chan {
+  char *ring;
+  size_t item, cap, head, len, ring_cap; /* ring_cap: slots allocated */
+  int unbounded;
+  eddy_node senders, receivers;
+  int closed;      /* 1 graceful, 2 immediate */
+  int nrx;
+  void (*dispose)(void *);
+};
+
+#define SLOT(ch, i) ((ch)->ring + (((ch)->head + (i)) % (ch)->ring_cap) * (ch)->item)
+
+EDDY_API int eddy_chan_new(eddy_chan **out, size_t item_size, size_t capacity,
+                           void (*dispose)(void *item)) {
+  if (!out || item_size == 0) return -EINVAL;
+  *out = NULL;
+  eddy_chan *ch = eddy__calloc(1, sizeof *ch);
+  if (!ch) return -ENOMEM;
+  ch->item = item_size;
+  ch->unbounded = capacity == EDDY_CHAN_UNBOUNDED;
+  ch->cap = ch->unbounded ? 0 : capacity;
+  ch->ring_cap = ch->unbounded ? 16 : capacity;
+  if (ch->ring_cap) {
+    ch->ring = eddy__alloc(ch->ring_cap * item_size);
+    if (!ch->ring) {
+      eddy__free(ch);
+      return -ENOMEM;
+    }
+  }
+  eddy__list_init(&ch->senders);
+  eddy__list_init(&ch->receivers);
+  ch->nrx = 1;
+  ch->dispose = dispose;
+  *out = ch;
+  return 0;
+}
+
+static void drop_all(eddy_chan *ch) {
+  while (ch->len) {
+    if (ch->dispose) ch->dispose(SLOT(ch, 0));
+    ch->head = (ch->head + 1) % ch->ring_cap;
+    ch->len--;
+  }
+}
+
+static void wake_all(eddy_node *q, int result) {
+  while (!eddy__list_empty(q))
+    eddy__wake(eddy__container_of(q->next, eddy__wait, node), result);
+}
+
+EDDY_API void eddy_chan_free(eddy_chan *ch) {
+  if (!ch) return;
+  eddy_chan_close_now(ch);
+  eddy__free(ch->ring);
+  eddy__free(ch);
+}
+
+static int grow(eddy_chan *ch) {
+  size_t nc = ch->ring_cap * 2;
+  char *nr = eddy__alloc(nc * ch->item);
+  if (!nr) return -ENOMEM;
+  for (size_t i = 0; i < ch->len; i++) memcpy(nr + i * ch->item, SLOT(ch, i), ch->item);
+  eddy__free(ch->ring);
+  ch->ring = nr;
+  ch->ring_cap = nc;
+  ch->head = 0;
+  return 0;
+}
+
+static int has_room(eddy_chan *ch) {
+  return ch->unbounded || ch->len < ch->cap;
+}
+
+static int push(eddy_chan *ch, const void *item) {
+  if (ch->unbounded && ch->len == ch->ring_cap) {
+    int r = grow(ch);
+    if (r) return r;
+  }
+  memcpy(SLOT(ch, ch->len), item, ch->item);
+  ch->len++;
+  return 0;
+}
+
+/* After a receive made room, move the first waiting sender's item in. */
+static void refill(eddy_chan *ch) {
+  if (eddy__list_empty(&ch->senders) || !has_room(ch)) return;
+  eddy__wait *w = eddy__container_of(ch->senders.next, eddy__wait, node);
+  if (push(ch, w->data) == 0) eddy__wake(w, 0);
+}
+
+static int try_send(eddy_chan *ch, const void *item) {
+  if (ch->closed) return EDDY_ECLOSED;
+  if (ch->nrx <= 0) return -EPIPE;
+  if (!eddy__list_empty(&ch->receivers)) { /* straight into a waiting receiver */
+    eddy__wait *w = eddy__container_of(ch->receivers.next, eddy__wait, node);
+    memcpy(w->data, item, ch->item);
+    eddy__wake(w, 0);
+    return 0;
+  }
+  if (has_room(ch)) return push(ch, item);
+  return -EAGAIN;
+}
+
+EDDY_API int eddy_chan_try_send(eddy_chan *ch, const void *item) {
+  if (!ch || !item) return -EINVAL;
+  return try_send(ch, item);
+}
+
+EDDY_API int eddy_chan_send(eddy_chan *ch, const void *item, eddy_time_t deadline) {
+  eddy_task *t;
+  int r = eddy__checkpoint(&t);
+  if (r) return r;
+  if (!ch || !item) return -EINVAL;
+  r = try_send(ch, item);
+  if (r != -EAGAIN) return r;
+  eddy__wait w;
+  eddy__wait_init(&w, t);
+  w.data = (void *)item;
+  eddy__list_push_back(&ch->senders, &w.node);
+  return eddy__park(&w, deadline, "send", __builtin_return_address(0));
+}
+
+static int try_recv(eddy_chan *ch, void *item) {
+  if (ch->closed == 2) return EDDY_ECLOSED;
+  if (ch->len) {
+    memcpy(item, SLOT(ch, 0), ch->item);
+    ch->head = (ch->head + 1) % ch->ring_cap;
+    ch->len--;
+    refill(ch);
+    return 0;
+  }
+  if (!eddy__list_empty(&ch->senders)) { /* rendezvous */
+    eddy__wait *w = eddy__container_of(ch->senders.next, eddy__wait, node);
+    memcpy(item, w->data, ch->item);
+    eddy__wake(w, 0);
+    return 0;
+  }
+  if (ch->closed) return EDDY_DONE;
+  return -EAGAIN;
+}
+
+EDDY_API int eddy_chan_try_recv(eddy_chan *ch, void *item) {
+  if (!ch || !item) return -EINVAL;
+  return try_recv(ch, item);
+}
+
+EDDY_API int eddy_chan_recv(eddy_chan *ch, void *item, eddy_time_t deadline) {
+  eddy_task *t;
+  int r = eddy__checkpoint(&t);
+  if (r) return r;
+  if (!ch || !item) return -EINVAL;
+  r = try_recv(ch, item);
+  if (r != -EAGAIN) return r;
+  eddy__wait w;
+  eddy__wait_init(&w, t);
+  w.data = item;
+  eddy__list_push_back(&ch->receivers, &w.node);
+  return eddy__park(&w, deadline, "recv", __builtin_return_address(0));
+}
+
+EDDY_API void eddy_chan_close(eddy_chan *ch) {
+  if (!ch || ch->closed) return;
+  ch->closed = 1;
+  wake_all(&ch->senders, EDDY_ECLOSED);  /* their items stay theirs */
+  wake_all(&ch->receivers, EDDY_DONE);   /* waiting means nothing is queued */
+}
+
+EDDY_API void eddy_chan_close_now(eddy_chan *ch) {
+  if (!ch || ch->closed == 2) return;
+  ch->closed = 2;
+  drop_all(ch);
+  wake_all(&ch->senders, EDDY_ECLOSED);
+  wake_all(&ch->receivers, EDDY_ECLOSED);
+}
+
+EDDY_API void eddy_chan_rx_add(eddy_chan *ch) {
+  if (ch) ch->nrx++;
+}
+
+EDDY_API void eddy_chan_rx_close(eddy_chan *ch) {
+  if (!ch || ch->nrx <= 0) return;
+  if (--ch->nrx == 0) {
+    drop_all(ch);
+    wake_all(&ch->senders, -EPIPE);
+  }
+}
+
+EDDY_API size_t eddy_chan_len(const eddy_chan *ch) { return ch ? ch->len : 0; }
+
+/* ---- FOR */
+static int chan_next(eddy_iter *it, void *item) {
+  return eddy_chan_recv(((eddy_chan_iter *)it)->ch, item, EDDY_FOREVER);
+}
+static const eddy_iter_ops chan_iter_ops = {chan_next, NULL, NULL};
+
+EDDY_API eddy_iter *eddy_chan_iter_init(eddy_chan_iter *ci, eddy_chan *ch) {
+  eddy_iter_init(&ci->it, &chan_iter_ops);
+  ci->ch = ch;
+  return &ci->it;
+}

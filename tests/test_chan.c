@@ -1,0 +1,280 @@
+/* test_chan.c: channels (R59-R62, R18 for channels) with conservation
+ * tests that cancel at every suspension point, and broadcast channels with
+ * their slow-subscriber policies. */
+#include "test.h"
+
+static eddy_loop_opts vclock = {.virtual_clock = 1};
+static int disposed;
+static void dispose(void *item) {
+  (void)item;
+  disposed++;
+}
+
+static int r59_main(void *arg) {
+  (void)arg;
+  eddy_chan *ch;
+  ASSERT_RC(eddy_chan_new(&ch, sizeof(int), 4, dispose), 0);
+  for (int i = 0; i < 3; i++) ASSERT_RC(eddy_chan_send(ch, &i, EDDY_FOREVER), 0);
+  eddy_chan_close(ch);
+  int x = 9;
+  ASSERT_RC(eddy_chan_send(ch, &x, EDDY_FOREVER), EDDY_ECLOSED);
+  for (int i = 0; i < 3; i++) {
+    ASSERT_RC(eddy_chan_recv(ch, &x, EDDY_FOREVER), 0);
+    ASSERT_EQ(x, i); /* drained in order */
+  }
+  ASSERT_RC(eddy_chan_recv(ch, &x, EDDY_FOREVER), EDDY_DONE);
+  eddy_chan_free(ch);
+  ASSERT_EQ(disposed, 0);
+  return 0;
+}
+TEST(R59_graceful_close_drains_then_done) { ASSERT_EQ(eddy_run(r59_main, NULL), 0); }
+
+static int r60_main(void *arg) {
+  (void)arg;
+  disposed = 0;
+  eddy_chan *ch;
+  eddy_chan_new(&ch, sizeof(int), 4, dispose);
+  for (int i = 0; i < 3; i++) eddy_chan_send(ch, &i, EDDY_FOREVER);
+  eddy_chan_close_now(ch);
+  ASSERT_EQ(disposed, 3); /* once per dropped item */
+  int x;
+  ASSERT_RC(eddy_chan_recv(ch, &x, EDDY_FOREVER), EDDY_ECLOSED);
+  eddy_chan_free(ch);
+  ASSERT_EQ(disposed, 3);
+  disposed = 0;
+  eddy_chan_new(&ch, sizeof(int), 4, dispose);
+  x = 1;
+  eddy_chan_send(ch, &x, EDDY_FOREVER);
+  eddy_chan_rx_close(ch); /* every receiver gone */
+  ASSERT_EQ(disposed, 1);
+  ASSERT_RC(eddy_chan_send(ch, &x, EDDY_FOREVER), -EPIPE);
+  eddy_chan_free(ch);
+  return 0;
+}
+TEST(R60_immediate_close_disposes_and_epipe) { ASSERT_EQ(eddy_run(r60_main, NULL), 0); }
+
+static int producer(void *arg) {
+  eddy_chan *ch = arg;
+  for (int i = 0; i < 5; i++) eddy_chan_send(ch, &i, EDDY_FOREVER);
+  eddy_chan_close(ch);
+  return 0;
+}
+static int r61_main(void *arg) {
+  int immediate = (int)(intptr_t)arg;
+  eddy_chan *ch;
+  eddy_chan_new(&ch, sizeof(int), 1, NULL);
+  eddy_chan_iter ci;
+  int x, st, n = 0;
+  if (!immediate) {
+    eddy_spawn(NULL, producer, ch);
+    EDDY_FOR(x, eddy_chan_iter_init(&ci, ch), st) n++;
+    ASSERT_EQ(n, 5);
+    ASSERT_RC(st, 0);
+  } else {
+    x = 1;
+    eddy_chan_send(ch, &x, EDDY_FOREVER);
+    eddy_chan_close_now(ch);
+    EDDY_FOR(x, eddy_chan_iter_init(&ci, ch), st) n++;
+    ASSERT_RC(st, EDDY_ECLOSED);
+  }
+  eddy_chan_free(ch);
+  return 0;
+}
+TEST(R61_for_over_channel_graceful) { ASSERT_EQ(eddy_run(r61_main, (void *)0), 0); }
+TEST(R61_for_over_channel_immediate_close) { ASSERT_EQ(eddy_run(r61_main, (void *)1), 0); }
+
+static int r18_main(void *arg) {
+  (void)arg;
+  eddy_chan *ch;
+  eddy_chan_new(&ch, sizeof(int), 2, NULL);
+  int x = 1;
+  eddy_chan_send(ch, &x, EDDY_FOREVER);
+  eddy_scope s;
+  eddy_scope_enter(&s, EDDY_FOREVER, 0);
+  eddy_scope_cancel(&s);
+  ASSERT_RC(eddy_chan_recv(ch, &x, EDDY_FOREVER), -ECANCELED);
+  ASSERT_EQ(eddy_chan_len(ch), 1); /* the item stays queued */
+  ASSERT_RC(eddy_chan_send(ch, &x, EDDY_FOREVER), -ECANCELED);
+  ASSERT_EQ(eddy_chan_len(ch), 1);
+  eddy_scope_exit(&s);
+  eddy_chan_free(ch);
+  return 0;
+}
+TEST(R18_channel_checkpoint_on_entry) { ASSERT_EQ(eddy_run(r18_main, NULL), 0); }
+
+/* ---- conservation: many producers and consumers, random cancellations at
+ * every suspension point; every item sent is received exactly once. */
+enum { PRODUCERS = 4, CONSUMERS = 3, PER = 300 };
+static eddy_chan *cch;
+static int seen[PRODUCERS * PER];
+static int sent_ok;
+static unsigned rng = 12345;
+static unsigned rnd(void) { return rng = rng * 1103515245u + 12345u; }
+
+static int cons_producer(void *arg) {
+  int base = (int)(intptr_t)arg * PER;
+  for (int i = 0; i < PER; i++) {
+    int v = base + i;
+    for (;;) {
+      int r = eddy_chan_send(cch, &v, eddy_deadline_in(EDDY_USEC(rnd() % 50)));
+      if (r == 0) {
+        sent_ok++;
+        break;
+      }
+      ASSERT(r == -ETIMEDOUT); /* not queued: send again */
+    }
+  }
+  return 0;
+}
+static int cons_consumer(void *arg) {
+  (void)arg;
+  for (;;) {
+    int v;
+    int r = eddy_chan_recv(cch, &v, eddy_deadline_in(EDDY_USEC(rnd() % 50)));
+    if (r == EDDY_DONE) return 0;
+    if (r == -ETIMEDOUT) continue; /* took nothing */
+    ASSERT_RC(r, 0);
+    ASSERT_EQ(seen[v], 0); /* never twice */
+    seen[v] = 1;
+  }
+}
+static int conservation_main(void *arg) {
+  size_t cap = (size_t)(intptr_t)arg;
+  memset(seen, 0, sizeof seen);
+  sent_ok = 0;
+  eddy_chan_new(&cch, sizeof(int), cap, NULL);
+  eddy_task *p[PRODUCERS], *c[CONSUMERS];
+  for (int i = 0; i < PRODUCERS; i++) eddy_spawn(&p[i], cons_producer, (void *)(intptr_t)i);
+  for (int i = 0; i < CONSUMERS; i++) eddy_spawn(&c[i], cons_consumer, NULL);
+  for (int i = 0; i < PRODUCERS; i++) eddy_join(p[i], NULL);
+  eddy_chan_close(cch);
+  for (int i = 0; i < CONSUMERS; i++) eddy_join(c[i], NULL);
+  for (int i = 0; i < PRODUCERS * PER; i++) ASSERT_EQ(seen[i], 1); /* never lost */
+  ASSERT_EQ(sent_ok, PRODUCERS * PER);
+  eddy_chan_free(cch);
+  return 0;
+}
+TEST(R62_conservation_bounded_under_deadlines) {
+  ASSERT_EQ(eddy_run_opts(conservation_main, (void *)2, &vclock), 0);
+}
+TEST(R62_conservation_rendezvous_under_deadlines) {
+  ASSERT_EQ(eddy_run_opts(conservation_main, (void *)0, &vclock), 0);
+}
+TEST(R62_conservation_unbounded) {
+  ASSERT_EQ(eddy_run_opts(conservation_main, (void *)(intptr_t)EDDY_CHAN_UNBOUNDED, &vclock), 0);
+}
+
+/* woken with an item, then cancelled before it ran: it keeps the item */
+static int woken_child(void *arg) {
+  int *out = arg;
+  return eddy_chan_recv(cch, out, EDDY_FOREVER);
+}
+static int race_main(void *arg) {
+  (void)arg;
+  eddy_chan_new(&cch, sizeof(int), 1, NULL);
+  int got = -1;
+  eddy_task *t;
+  eddy_spawn(&t, woken_child, &got);
+  eddy_yield(); /* parked in recv */
+  int v = 77;
+  eddy_chan_send(cch, &v, EDDY_FOREVER); /* handed over directly */
+  eddy_cancel(t);                        /* cancelled before it runs */
+  int res = -1;
+  eddy_join(t, &res);
+  ASSERT_RC(res, 0); /* completion wins: not lost */
+  ASSERT_EQ(got, 77);
+  ASSERT_EQ(eddy_chan_len(cch), 0);
+  /* a cancelled parked sender: nothing queued, the item is still ours */
+  eddy_chan *full;
+  eddy_chan_new(&full, sizeof(int), 0, NULL);
+  ASSERT_RC(eddy_chan_send(full, &v, eddy_deadline_in(EDDY_MSEC(1))), -ETIMEDOUT);
+  ASSERT_RC(eddy_chan_try_recv(full, &v), -EAGAIN);
+  eddy_chan_free(full);
+  eddy_chan_free(cch);
+  return 0;
+}
+TEST(R62_woken_then_cancelled_keeps_item) { ASSERT_EQ(eddy_run(race_main, NULL), 0); }
+
+static int chan_errors_main(void *arg) {
+  (void)arg;
+  eddy_chan *ch;
+  ASSERT_RC(eddy_chan_new(&ch, 0, 1, NULL), -EINVAL);
+  eddy__fault_set(EDDY_SYS_ALLOC, 1, ENOMEM, 1);
+  ASSERT_RC(eddy_chan_new(&ch, 4, 8, NULL), -ENOMEM);
+  ASSERT_RC(eddy_chan_new(&ch, 4, 1, NULL), 0);
+  int x = 1;
+  ASSERT_RC(eddy_chan_try_send(ch, &x), 0);
+  ASSERT_RC(eddy_chan_try_send(ch, &x), -EAGAIN);
+  ASSERT_RC(eddy_chan_send(NULL, &x, 0), -EINVAL);
+  eddy_chan_free(ch);
+  return 0;
+}
+TEST(channel_errors) { ASSERT_EQ(eddy_run(chan_errors_main, NULL), 0); }
+
+/* ---------------------------------------------------------------- bcast */
+static int bcast_main(void *arg) {
+  (void)arg;
+  eddy_bcast *b;
+  ASSERT_RC(eddy_bcast_new(&b, sizeof(int)), 0);
+  eddy_sub *fast, *drop, *fail;
+  ASSERT_RC(eddy_bcast_subscribe(b, 4, EDDY_SUB_WAIT, &fast), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 2, EDDY_SUB_DROP_OLDEST, &drop), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 2, EDDY_SUB_FAIL, &fail), 0);
+  ASSERT_EQ(eddy_bcast_subscribers(b), 3);
+  for (int i = 0; i < 4; i++) ASSERT_RC(eddy_bcast_publish(b, &i, EDDY_FOREVER), 0);
+  int x;
+  for (int i = 0; i < 4; i++) {
+    ASSERT_RC(eddy_sub_recv(fast, &x, EDDY_FOREVER), 0);
+    ASSERT_EQ(x, i); /* every item, in order */
+  }
+  ASSERT_RC(eddy_sub_recv(drop, &x, EDDY_FOREVER), 0);
+  ASSERT_EQ(x, 2); /* the two oldest were dropped */
+  ASSERT_EQ(eddy_sub_dropped(drop), 2);
+  ASSERT_RC(eddy_sub_recv(fail, &x, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_sub_recv(fail, &x, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_sub_recv(fail, &x, EDDY_FOREVER), -ENOBUFS); /* cut off */
+  eddy_sub_unsubscribe(fail);
+  /* the WAIT subscriber makes the publisher wait; a deadline bounds it */
+  for (int i = 0; i < 4; i++) eddy_bcast_publish(b, &i, EDDY_FOREVER);
+  ASSERT_RC(eddy_bcast_publish(b, &x, eddy_deadline_in(EDDY_MSEC(1))), -ETIMEDOUT);
+  eddy_bcast_close(b);
+  int n = 0;
+  while (eddy_sub_recv(fast, &x, EDDY_FOREVER) == 0) n++;
+  ASSERT_EQ(n, 4); /* the timed-out publish delivered to nobody */
+  ASSERT_RC(eddy_sub_recv(fast, &x, EDDY_FOREVER), EDDY_DONE);
+  ASSERT_RC(eddy_bcast_publish(b, &x, EDDY_FOREVER), EDDY_ECLOSED);
+  eddy_sub_unsubscribe(fast);
+  eddy_sub_unsubscribe(drop);
+  eddy_bcast_free(b);
+  return 0;
+}
+TEST(broadcast_policies_wait_drop_fail) { ASSERT_EQ(eddy_run_opts(bcast_main, NULL, &vclock), 0); }
+
+static eddy_bcast *room;
+static int member(void *arg) {
+  eddy_sub *s = arg;
+  int x, sum = 0, r;
+  while ((r = eddy_sub_recv(s, &x, EDDY_FOREVER)) == 0) sum += x;
+  eddy_sub_unsubscribe(s);
+  return r == EDDY_DONE ? sum : r;
+}
+static int fanout_main(void *arg) {
+  (void)arg;
+  eddy_bcast_new(&room, sizeof(int));
+  eddy_task *t[10];
+  for (int i = 0; i < 10; i++) {
+    eddy_sub *s;
+    eddy_bcast_subscribe(room, 8, EDDY_SUB_WAIT, &s);
+    eddy_spawn(&t[i], member, s);
+  }
+  for (int i = 1; i <= 100; i++) eddy_bcast_publish(room, &i, EDDY_FOREVER);
+  eddy_bcast_close(room);
+  for (int i = 0; i < 10; i++) {
+    int sum = 0;
+    eddy_join(t[i], &sum);
+    ASSERT_EQ(sum, 5050); /* every member saw every message */
+  }
+  eddy_bcast_free(room);
+  return 0;
+}
+TEST(broadcast_fanout_every_member_every_item) { ASSERT_EQ(eddy_run(fanout_main, NULL), 0); }
