@@ -72,7 +72,7 @@ EDDY_API int eddy_for_step(eddy_for_guard *g, void *item);
 EDDY_API void eddy_for_end(eddy_for_guard *g);
 
 #define EDDY__FOR(item, iter, st, borrow, per_item)                         \
-  for (eddy_for_guard st##_for __attribute__((cleanup(eddy_for_end))) =     \
+  for (eddy_for_guard st##_for __attribute__((cleanup(eddy_for_end), unused)) = \
            eddy_for_begin((iter), &(st), (borrow), (per_item));             \
        eddy_for_step(&st##_for, &(item));)
 

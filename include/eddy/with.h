@@ -92,13 +92,13 @@ EDDY_API void eddy_with_set_grace(eddy_with *g, eddy_time_t grace);
 EDDY_API int eddy_with_cleanup_error(void);
 
 #define EDDY_WITH(g, ops, self) \
-  eddy_with g __attribute__((cleanup(eddy_with_cleanup))) = \
+  eddy_with g __attribute__((cleanup(eddy_with_cleanup), unused)) = \
       eddy_with_enter((ops), (self))
 
 #define EDDY__CAT2(a, b) a##b
 #define EDDY__CAT(a, b) EDDY__CAT2(a, b)
 #define EDDY_WITH_BLOCK(g, ops, self, outp)                                \
-  for (eddy_with g __attribute__((cleanup(eddy_with_cleanup))) =           \
+  for (eddy_with g __attribute__((cleanup(eddy_with_cleanup), unused)) =   \
            eddy_with_enter((ops), (self)),                                 \
            *EDDY__CAT(g, _once) =                                          \
                (g.out = (outp), g.out ? (*g.out = g.status) : 0, &g);     \
