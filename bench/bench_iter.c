@@ -67,6 +67,35 @@ static int plain_main(void *arg) {
   return sum == n_items * (n_items - 1) / 2 ? 0 : 1;
 }
 
+/* ping-pong: two tasks, a 1-slot channel each way; ns per round trip */
+static eddy_chan *ping, *pong;
+static int echo(void *arg) {
+  (void)arg;
+  int x;
+  while (eddy_chan_recv(ping, &x, EDDY_FOREVER) == 0)
+    if (eddy_chan_send(pong, &x, EDDY_FOREVER)) break;
+  return 0;
+}
+static int pingpong_main(void *arg) {
+  (void)arg;
+  eddy_chan_new(&ping, sizeof(int), 1, NULL);
+  eddy_chan_new(&pong, sizeof(int), 1, NULL);
+  eddy_task *t;
+  eddy_spawn(&t, echo, NULL);
+  double t0 = now_ns();
+  for (long i = 0; i < n_items; i++) {
+    int x = (int)i;
+    eddy_chan_send(ping, &x, EDDY_FOREVER);
+    eddy_chan_recv(pong, &x, EDDY_FOREVER);
+  }
+  result = (now_ns() - t0) / (double)n_items;
+  eddy_chan_close(ping);
+  eddy_join(t, NULL);
+  eddy_chan_free(ping);
+  eddy_chan_free(pong);
+  return 0;
+}
+
 void eddy_bench_iter(int quick) {
   n_items = quick ? 100000 : 10000000;
   double a[3], p[3];
@@ -76,6 +105,12 @@ void eddy_bench_iter(int quick) {
     eddy_run(plain_main, NULL);
     p[r] = result;
   }
+  double pp[3];
+  for (int r = 0; r < 3; r++) {
+    eddy_run(pingpong_main, NULL);
+    pp[r] = result;
+  }
+  report("pingpong", pp);
   report("agen", a);
   report("iter_plain", p);
   printf("BENCH agen_over_plain eddy %.2f ratio\n", a[1] / p[1]);
