@@ -563,3 +563,31 @@ static int lock_sem_main(void *arg) {
   return 0;
 }
 TEST(lock_and_semaphore_managers) { ASSERT_EQ(eddy_run(lock_sem_main, NULL), 0); }
+
+/* R64: cancellation and errors travel as return codes, never by longjmp:
+ * a cancellation deep inside nested WITH blocks unwinds through every exit,
+ * innermost first, and each exit sees it. */
+static int r64_inner(int depth, logcm *m) {
+  EDDY_WITH(g, &log_ops, &m[depth]);
+  if (depth == 2) return eddy_with_close(&g, eddy_sleep(EDDY_SEC(10)));
+  return eddy_with_close(&g, r64_inner(depth + 1, m));
+}
+static int r64_child(void *arg) { return r64_inner(0, arg); }
+static int r64_main(void *arg) {
+  (void)arg;
+  logcm m[3] = {{.name = "0"}, {.name = "1"}, {.name = "2"}};
+  eddy_task *t;
+  eddy_spawn(&t, r64_child, m);
+  eddy_sleep(EDDY_MSEC(1));
+  eddy_cancel(t);
+  int res = 0;
+  eddy_join(t, &res);
+  ASSERT_RC(res, -ECANCELED);
+  for (int i = 0; i < 3; i++) ASSERT_EQ(m[i].exits, 1);
+  return 0;
+}
+TEST(R64_cancellation_unwinds_as_return_codes) {
+  reset();
+  ASSERT_EQ(eddy_run_opts(r64_main, NULL, &vclock), 0);
+  ASSERT_STR(L.buf, "enter 0 enter 1 enter 2 exit 2 ECANCELED exit 1 ECANCELED exit 0 ECANCELED");
+}
