@@ -6,7 +6,8 @@
 #   4. valgrind (memcheck, registered stacks) on the core and layer suites
 #   5. the portable ucontext context switch, core suites
 #   6. install, then build consumers (C and C++) with pkg-config and CMake
-#   7. benchmarks in quick mode, so they cannot rot (figures meaningless)
+#   7. the aarch64 build under qemu-user (the aarch64 context switch)
+#   8. benchmarks in quick mode, so they cannot rot (figures meaningless)
 # Ends with "N passed, N failed" over all ctest runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -88,7 +89,18 @@ else
   FAILED_STEPS+=("install")
 fi
 
-step "7. benchmarks, quick mode"
+step "7. aarch64 (cross-built, run under qemu-user)"
+if out=$(scripts/test-aarch64.sh 2>&1); then
+  echo "$out" | tail -3
+  line=$(echo "$out" | grep -E 'tests passed, [0-9]+ tests failed out of' | tail -1)
+  n=$(echo "$line" | sed -E 's/.*failed out of ([0-9]+).*/\1/')
+  [ -n "$line" ] && TOTAL_PASS=$((TOTAL_PASS + n))
+else
+  echo "$out" | tail -40
+  FAILED_STEPS+=("aarch64")
+fi
+
+step "8. benchmarks, quick mode"
 if build build-ci-bench gcc -DCMAKE_BUILD_TYPE=Release; then
   EDDY_BENCH_QUICK=1 build-ci-bench/bench/eddy_bench >build-ci-bench/quick.txt 2>&1 &&
     grep -c '^BENCH ' build-ci-bench/quick.txt | sed 's/^/bench: entries printed: /' ||

@@ -63,6 +63,9 @@ TEST(overflow_names_the_task) {
 #if defined(TEST_ASAN)
   return; /* ASan reports the overflow itself, before our handler */
 #endif
+  /* qemu-user kills the guest on a guard-page fault instead of running its
+   * SIGSEGV handler; the test runs natively on every other build. */
+  if (getenv("EDDY_TEST_QEMU")) return;
   int pipefd[2];
   ASSERT_EQ(pipe(pipefd), 0);
   pid_t pid = fork();
