@@ -22,5 +22,6 @@
 #include "eddy/iter.h"
 #include "eddy/gen.h"
 #include "eddy/chan.h"
+#include "eddy/combinators.h"
 
 #endif
