@@ -23,5 +23,6 @@
 #include "eddy/gen.h"
 #include "eddy/chan.h"
 #include "eddy/combinators.h"
+#include "eddy/stream_iter.h"
 
 #endif

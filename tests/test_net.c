@@ -308,3 +308,67 @@ static int udp_main(void *arg) {
   return 0;
 }
 TEST(udp_datagrams) { ASSERT_EQ(eddy_run(udp_main, NULL), 0); }
+
+/* ---- I/O as iterators and managers */
+static int seed_handler(void *arg) {
+  EDDY_WITH(g, &eddy_stream_cm, arg); /* the connection closes itself */
+  eddy_line line;
+  int st;
+  EDDY_FOR(line, eddy_lines(arg, 64), st)
+    if (eddy_stream_write(arg, line.data, line.len, NULL, EDDY_FOREVER)) break;
+  return eddy_with_close(&g, st == -EMSGSIZE ? st : 0);
+}
+static int seed_server(void *arg) {
+  eddy_listener *l = arg;
+  eddy_stream *conn;
+  int st, n = 0;
+  EDDY_FOR(conn, eddy_accept_iter(l, NULL), st) {
+    eddy_spawn(NULL, seed_handler, conn);
+    if (++n == 2) break;
+  }
+  return st == EDDY_BROKE ? 0 : st;
+}
+static int iter_main(void *arg) {
+  (void)arg;
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
+  EDDY_WITH(gl, &eddy_listener_cm, l);
+  eddy_task *srv;
+  eddy_spawn(&srv, seed_server, l);
+  for (int k = 0; k < 2; k++) {
+    eddy_stream *c;
+    ASSERT_RC(eddy_tcp_connect("127.0.0.1", eddy_listener_port(l), NULL, EDDY_FOREVER, &c), 0);
+    EDDY_WITH(gc, &eddy_stream_cm, c);
+    ASSERT_RC(eddy_stream_write(c, "one\ntwo\n", 8, NULL, EDDY_FOREVER), 0);
+    eddy_stream_shutdown(c);
+    eddy_chunk ch;
+    int st;
+    size_t got = 0;
+    char all[32];
+    EDDY_FOR(ch, eddy_chunks(c, 4), st) {
+      memcpy(all + got, ch.data, ch.len);
+      got += ch.len;
+    }
+    ASSERT_RC(st, 0);
+    ASSERT_EQ(got, 8);
+    ASSERT(memcmp(all, "one\ntwo\n", 8) == 0);
+  }
+  ASSERT_RC(eddy_join(srv, NULL), 0);
+  return 0;
+}
+TEST(accept_lines_chunks_iterators_and_managers) { ASSERT_EQ(eddy_run(iter_main, NULL), 0); }
+
+static int file_chunks_main(void *arg) {
+  (void)arg;
+  eddy_file *f;
+  ASSERT_RC(eddy_file_open("/etc/hostname", O_RDONLY, 0, &f), 0);
+  EDDY_WITH(g, &eddy_file_cm, f);
+  eddy_chunk ch;
+  int st;
+  long total = 0;
+  EDDY_FOR(ch, eddy_file_chunks(f, 3), st) total += (long)ch.len;
+  ASSERT_RC(st, 0);
+  ASSERT(total > 0);
+  return 0;
+}
+TEST(file_chunks_and_file_manager) { ASSERT_EQ(eddy_run(file_chunks_main, NULL), 0); }
