@@ -11,6 +11,7 @@ command -v go >/dev/null || need+=(golang-go)
 /usr/bin/python3 -c 'import uvloop' 2>/dev/null || need+=(python3-uvloop)
 command -v g++ >/dev/null || need+=(g++)
 command -v node >/dev/null || need+=(nodejs)
+command -v cargo >/dev/null || need+=(cargo rustc)
 if [ ${#need[@]} -gt 0 ]; then
   echo "peers: installing ${need[*]}" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
