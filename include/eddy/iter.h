@@ -71,10 +71,32 @@ EDDY_API eddy_for_guard eddy_for_begin(eddy_iter *it, int *status, int borrow,
 EDDY_API int eddy_for_step(eddy_for_guard *g, void *item);
 EDDY_API void eddy_for_end(eddy_for_guard *g);
 
+/* The per-item step, inline so that the loop calls the iterator's next
+ * directly: with stackful generators every call frame between the loop and
+ * the switch costs a mispredicted return per item. Same rules as
+ * eddy_iter_next (fused, single consumer, end-of-stream protocol). */
+static inline int eddy__for_step(eddy_for_guard *g, void *item) {
+  eddy_iter *it = g->it;
+  if (__builtin_expect(g->error != 0 || g->per_item != 0 || !it || !it->ops ||
+                           it->state != 0, 0))
+    return eddy_for_step(g, item);
+  it->state = 1;
+  int r = it->ops->next(it, item);
+  if (it->state == 1) it->state = r == 0 ? 0 : 2;
+  if (__builtin_expect(r == 0, 1)) {
+    g->state = 2;
+    return 1;
+  }
+  if (r > 0 && r != EDDY_DONE) r = EDDY_EPROTOCOL;
+  g->state = 1;
+  *g->status = r == EDDY_DONE ? 0 : r;
+  return 0;
+}
+
 #define EDDY__FOR(item, iter, st, borrow, per_item)                         \
   for (eddy_for_guard st##_for __attribute__((cleanup(eddy_for_end), unused)) = \
            eddy_for_begin((iter), &(st), (borrow), (per_item));             \
-       eddy_for_step(&st##_for, &(item));)
+       eddy__for_step(&st##_for, &(item));)
 
 #define EDDY_FOR(item, iter, st) EDDY__FOR(item, iter, st, 0, 0)
 #define EDDY_FOR_BORROW(item, iter, st) EDDY__FOR(item, iter, st, 1, 0)

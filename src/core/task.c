@@ -25,26 +25,6 @@ __thread eddy_loop *eddy__loop_tls __attribute__((tls_model("initial-exec")));
 
 /* ------------------------------------------------------------- switching */
 
-/* Switch to another context, telling ASan about the stack change: `save`
- * keeps this context's fake stack while it is switched out (NULL when this
- * context is finished and never comes back). */
-static inline eddy__transfer switch_to(void *ctx, const void *lo, size_t size,
-                                       void **save, void *data) {
-#ifdef EDDY__ASAN
-  __sanitizer_start_switch_fiber(save, lo, size);
-#else
-  (void)lo;
-  (void)size;
-#endif
-  eddy__transfer tr = eddy__ctx_switch_fast(ctx, data);
-#ifdef EDDY__ASAN
-  __sanitizer_finish_switch_fiber(save ? *save : NULL, NULL, NULL);
-#else
-  (void)save;
-#endif
-  return tr;
-}
-
 /* The switch protocol between tasks and the scheduler: whoever switches
  * away passes itself as the transfer's data (the scheduler passes NULL) and
  * sets loop->current to the task it resumes. The resumed side stores the
@@ -73,10 +53,10 @@ void eddy__suspend(eddy_task *t) {
     if (next == t) return;
     eddy__coro *nc = next->active;
     loop->current = next;
-    tr = switch_to(nc->ctx, nc->stack.lo, (size_t)(nc->stack.hi - nc->stack.lo),
+    tr = eddy__switch_to(nc->ctx, nc->stack.lo, (size_t)(nc->stack.hi - nc->stack.lo),
                    &c->asan_fake, t);
   } else {
-    tr = switch_to(loop->sched_ctx, loop->native_lo, loop->native_size,
+    tr = eddy__switch_to(loop->sched_ctx, loop->native_lo, loop->native_size,
                    &c->asan_fake, t);
   }
   arrived(loop, tr);
@@ -89,7 +69,7 @@ void eddy__resume(eddy_loop *loop, eddy_task *t) {
   loop->current = t;
   t->state = EDDY__RUNNING;
   eddy__transfer tr =
-      switch_to(c->ctx, c->stack.lo, (size_t)(c->stack.hi - c->stack.lo),
+      eddy__switch_to(c->ctx, c->stack.lo, (size_t)(c->stack.hi - c->stack.lo),
                 &loop->native_fake, NULL);
   eddy_task *back = tr.data;
   loop->current = NULL;
@@ -249,7 +229,7 @@ static void task_entry(eddy__transfer tr) {
   task_finish(t);
   /* Last switch out, always to the scheduler, which releases this stack;
    * ASan may drop its fake frames (save=NULL). */
-  switch_to(loop->sched_ctx, loop->native_lo, loop->native_size, NULL, t);
+  eddy__switch_to(loop->sched_ctx, loop->native_lo, loop->native_size, NULL, t);
   abort();
 }
 
@@ -461,19 +441,6 @@ void eddy__coro_fini(eddy__coro *c) {
   c->stack.slot = NULL;
 }
 
-void *eddy__coro_switch(eddy__coro *to, void *data) {
-  eddy_task *t = eddy__self();
-  eddy__coro *from = t->active;
-  t->active = to;
-  t->coro_prev = from;
-  eddy__transfer tr =
-      switch_to(to->ctx, to->stack.lo, (size_t)(to->stack.hi - to->stack.lo),
-                &from->asan_fake, data);
-  t = eddy__self(); /* possibly another task drives us now (R39) */
-  t->coro_prev->ctx = tr.ctx;
-  return tr.data;
-}
-
 void *eddy__coro_begin(eddy__transfer tr) {
 #ifdef EDDY__ASAN
   __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
@@ -487,7 +454,7 @@ void eddy__coro_exit(eddy__coro *to, void *data) {
   eddy_task *t = eddy__self();
   t->coro_prev = t->active;
   t->active = to;
-  switch_to(to->ctx, to->stack.lo, (size_t)(to->stack.hi - to->stack.lo),
+  eddy__switch_to(to->ctx, to->stack.lo, (size_t)(to->stack.hi - to->stack.lo),
             NULL, data);
   abort();
 }
