@@ -24,5 +24,6 @@
 #include "eddy/chan.h"
 #include "eddy/combinators.h"
 #include "eddy/stream_iter.h"
+#include "eddy/dns.h"
 
 #endif

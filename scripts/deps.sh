@@ -13,6 +13,7 @@ have pkg-config || need+=(pkg-config)
 have valgrind || need+=(valgrind)
 have ninja || need+=(ninja-build)
 [ -f /usr/include/valgrind/valgrind.h ] || need+=(valgrind)
+[ -f /usr/include/ares.h ] || need+=(libc-ares-dev)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -1,9 +1,9 @@
 /* tcp.c: TCP listeners and connections. Connect resolves the name (on the
- * thread pool unless it is a numeric address) and tries every address in
+ * loop with c-ares, or on the thread pool) and tries every address in
  * turn until one answers; accept backs off on EMFILE/ENFILE instead of
  * spinning on a listener that stays readable. */
 #include "io.h"
-#include "eddy/thread.h"
+#include "eddy/dns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -126,24 +126,6 @@ EDDY_API void eddy_listener_close(eddy_listener *l) {
 
 /* ---- connect */
 
-typedef struct resolve_job {
-  const char *host;
-  char port[8];
-  struct addrinfo *res;
-} resolve_job;
-
-static int resolve(void *arg) {
-  resolve_job *j = arg;
-  struct addrinfo hints;
-  memset(&hints, 0, sizeof hints);
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-  int r = getaddrinfo(j->host, j->port, &hints, &j->res);
-  if (r == 0) return 0;
-  return r == EAI_NONAME ? -ENOENT : r == EAI_AGAIN ? -EAGAIN
-         : r == EAI_MEMORY ? -ENOMEM : -EHOSTUNREACH;
-}
-
 static int connect_one(const struct sockaddr *a, socklen_t len,
                        const eddy_stream_opts *opts, eddy_time_t deadline,
                        eddy_stream **out) {
@@ -179,17 +161,13 @@ EDDY_API int eddy_tcp_connect(const char *host, int port,
   socklen_t len;
   if (parse_numeric(host, port, &ss, &len) == 0)
     return connect_one((struct sockaddr *)&ss, len, opts, deadline, out);
-  resolve_job j = {.host = host};
-  snprintf(j.port, sizeof j.port, "%d", port);
-  int res = 0;
-  r = eddy_to_thread_until(resolve, &j, &res, deadline);
-  if (r) return r;
-  if (res) return res;
+  eddy_addr addrs[16];
+  int n = eddy_dns_resolve(host, port, AF_UNSPEC, addrs, 16, deadline);
+  if (n < 0) return n;
   r = -EHOSTUNREACH;
-  for (struct addrinfo *ai = j.res; ai; ai = ai->ai_next) {
-    r = connect_one(ai->ai_addr, ai->ai_addrlen, opts, deadline, out);
+  for (int i = 0; i < n; i++) { /* every address in turn */
+    r = connect_one((struct sockaddr *)&addrs[i].sa, addrs[i].len, opts, deadline, out);
     if (r == 0 || r == -ECANCELED || r == -ETIMEDOUT) break;
   }
-  freeaddrinfo(j.res);
   return r;
 }
