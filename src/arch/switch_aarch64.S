@@ -8,7 +8,16 @@
  *     x0 = to, x1 = data; returns {from in x0, data in x1}.
  *
  * Resumes with `br`, not `ret`, so the return-address predictor is not
- * trained on a return that goes to another stack. */
+ * trained on a return that goes to another stack. That makes this file
+ * incompatible with BTI (a `br` may only land on a `bti j`, and the resume
+ * address is any call site), so it carries no GNU property note: a program
+ * linking it is not BTI-marked, even when the C code is built with
+ * -mbranch-protection=standard. Return-address signing (pac-ret) in the C
+ * code is unaffected: x30 holds the plain address at the call, and each
+ * function signs and authenticates its own.
+ *
+ * Verified under qemu-user by tests/arch/test_switch_fp.c (every
+ * callee-saved register, FPCR per context) via scripts/test-aarch64.sh. */
         .text
         .globl  eddy__ctx_switch
         .hidden eddy__ctx_switch
