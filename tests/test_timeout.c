@@ -153,3 +153,20 @@ static int r52_main(void *arg) {
   return 0;
 }
 TEST(R52_swallowing_does_not_defeat_timeout) { ASSERT_EQ(eddy_run_opts(r52_main, NULL, &vclock), 0); }
+
+static int r51b_main(void *arg) {
+  (void)arg;
+  eddy_timeout t;
+  eddy_timeout_at(&t, eddy_now() - 1, 0); /* already past at enter */
+  int r;
+  {
+    EDDY_WITH(g, &eddy_timeout_cm, &t);
+    r = eddy_with_close(&g, 0); /* the body never reaches a checkpoint */
+  }
+  ASSERT_RC(r, 0); /* nothing was delivered, so nothing is converted */
+  ASSERT(t.expired);
+  return 0;
+}
+TEST(R51_past_deadline_without_checkpoint_is_not_a_timeout) {
+  ASSERT_EQ(eddy_run(r51b_main, NULL), 0);
+}

@@ -74,6 +74,7 @@ typedef struct eddy_with {
   int cleanup_error; /* exit's own error, when it did not become result */
   int state;         /* private: 1 entered, 2 exited */
   int *out;          /* block form: where the result goes */
+  unsigned seen;     /* private: cancellations delivered before the block */
   eddy_time_t grace; /* 0: the loop's */
 } eddy_with;
 

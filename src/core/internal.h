@@ -104,6 +104,7 @@ struct eddy_task {
   void *user_gen;         /* innermost generator running (FOR layer) */
   eddy__coro *coro_prev;  /* coro that switched to the active one */
   int cleanup_error;      /* WITH: last exit error that had nowhere to go */
+  unsigned cancels_seen;  /* -ECANCELED returned to this task so far */
   void *start_rec;        /* task groups: pending readiness handshake */
 };
 
@@ -233,7 +234,9 @@ static inline int eddy__checkpoint(eddy_task **out) {
   eddy_task *t = eddy__self();
   *out = t;
   if (unlikely(t == NULL)) return EDDY_ENOTTASK;
-  return eddy__cancel_state(t);
+  int r = eddy__cancel_state(t);
+  if (unlikely(r)) t->cancels_seen++;
+  return r;
 }
 static inline void eddy__wait_init(eddy__wait *w, eddy_task *t) {
   eddy__list_init(&w->node);

@@ -109,6 +109,7 @@ int eddy__park(eddy__wait *w, eddy_time_t deadline, const char *what,
   eddy__suspend(t);
   if (eddy__timer_armed(&t->timer)) eddy__timer_cancel(loop, &t->timer);
   t->wait_what = NULL;
+  if (w->result == -ECANCELED) t->cancels_seen++;
   return w->result;
 }
 

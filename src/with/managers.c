@@ -68,7 +68,8 @@ static int timeout_exit(void *self, int status) {
   eddy_timeout *t = self;
   int fired = eddy_scope_exit(&t->scope) == 1;
   t->expired = fired || (t->deadline != EDDY_FOREVER && eddy_now() >= t->deadline);
-  if (!fired) return status; /* not ours: pass through (R49, R51) */
+  if (!fired) return status; /* not ours: pass through (R49) */
+  if (status == 0) return 0;  /* fired, but never delivered: R51 */
   /* Our deadline fired: the body saw -ECANCELED (or swallowed it, R52). */
   if (status != 0 && status != -ECANCELED) return status; /* a real error */
   if (eddy_cancelled()) return status; /* an outer cancellation too */

@@ -21,6 +21,7 @@ EDDY_API eddy_with eddy_with_enter(const eddy_cm_ops *ops, void *self) {
   }
   g.status = ops->enter(self, &g.value);
   if (g.status == 0) g.state = 1;
+  g.seen = eddy__self()->cancels_seen;
   return g;
 }
 
@@ -44,9 +45,11 @@ EDDY_API int eddy_with_cleanup_error(void) {
 /* Run exit once and combine. `status` is what the block produced. */
 static int run_exit(eddy_with *g, int status, eddy_task *t) {
   g->state = 2;
-  /* The block may have swallowed a cancellation (or never reached a
-   * checkpoint): exit still learns that the scope is cancelled. */
-  if (status == 0 && t && eddy__cancel_state(t)) status = -ECANCELED;
+  /* The block may have swallowed a cancellation: exit still learns that
+   * the scope is cancelled. A block that never reached a checkpoint was
+   * never told, and ends as it ended (Python: no await, no error). */
+  if (status == 0 && t && eddy__cancel_state(t) && t->cancels_seen != g->seen)
+    status = -ECANCELED;
   int r;
   if (g->ops->flags & EDDY_CM_NOSHIELD) {
     r = g->ops->exit(g->self, status);
