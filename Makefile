@@ -1,11 +1,12 @@
 # A thin layer over CMake for the commands the README names.
-#   make run     build and run the main job (the examples for now)
+#   make run     build and start eddy-chat on localhost (the main job)
+#   make examples  build and run the self-contained examples
 #   make test    build with gcc and clang, run every test plain, under
 #                ASan+UBSan and (a subset) under valgrind, install and build
 #                consumers, run the benchmarks in quick mode (what CI runs)
 #   make bench   the full benchmark run with peers (bench/run.sh)
 #   make build   a release build in build/
-.PHONY: build run test bench clean deps
+.PHONY: build run examples test bench clean deps
 
 build:
 	scripts/deps.sh
@@ -13,6 +14,9 @@ build:
 	cmake --build build -j2
 
 run: build
+	./build/apps/chat/eddy-chat $(CHAT_ARGS)
+
+examples: build
 	scripts/run-examples.sh build
 
 test:

@@ -26,6 +26,8 @@ typedef struct eddy_stream_opts {
   size_t max_buffer;    /* the buffer never grows past this; 0 = 1 MiB */
   int nodelay;          /* TCP_NODELAY (default on: 0 means on, -1 off) */
   int keepalive;        /* SO_KEEPALIVE when 1 */
+  int sndbuf, rcvbuf;   /* SO_SNDBUF / SO_RCVBUF when > 0: bounds the kernel
+                         * memory a slow peer can pin */
 } eddy_stream_opts;
 
 /* Listen on host:port ("0.0.0.0", "::", "127.0.0.1"; port 0 = any). With

@@ -21,6 +21,8 @@ static void set_opts(int fd, const eddy_stream_opts *o) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (o && o->keepalive > 0)
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  if (o && o->sndbuf > 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &o->sndbuf, sizeof o->sndbuf);
+  if (o && o->rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &o->rcvbuf, sizeof o->rcvbuf);
 }
 
 static int parse_numeric(const char *host, int port, struct sockaddr_storage *ss,

@@ -1,0 +1,80 @@
+/* room.c: rooms. A room is a broadcast channel (every member's connection
+ * task subscribes with a bounded buffer) plus its recent history. Posting
+ * takes the server's log lock, numbers the message, writes it to the log
+ * and publishes it, in that order, so every member sees one order per room
+ * and the log holds the same order. */
+#include "chat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+static room *find(server *s, const char *name) {
+  for (room *r = s->rooms; r; r = r->next)
+    if (strcmp(r->name, name) == 0) return r;
+  return NULL;
+}
+
+room *room_get(server *s, const char *name, int create, int *err) {
+  *err = 0;
+  room *found = find(s, name);
+  if (found || !create) return found;
+  /* Opening a room loads its log, which suspends: one opener at a time, and
+   * look again once we have the lock, so a room is never opened twice. */
+  EDDY_WITH(g, &eddy_lock_cm, &s->rooms_lock);
+  if (g.status) {
+    *err = g.status;
+    return NULL;
+  }
+  if ((found = find(s, name))) return found;
+  room *r = calloc(1, sizeof *r);
+  if (!r) {
+    *err = -ENOMEM;
+    return NULL;
+  }
+  snprintf(r->name, sizeof r->name, "%s", name);
+  int rc = eddy_bcast_new(&r->b, sizeof(chat_msg));
+  if (rc == 0) rc = history_open(s, r);
+  if (rc) {
+    if (r->b) eddy_bcast_free(r->b);
+    if (r->log) eddy_file_close(r->log);
+    free(r);
+    *err = rc;
+    return NULL;
+  }
+  r->next = s->rooms;
+  s->rooms = r;
+  return r;
+}
+
+int room_post(server *s, room *r, const char *nick, const char *text) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  chat_msg m;
+  memset(&m, 0, sizeof m);
+  m.time_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+  snprintf(m.nick, sizeof m.nick, "%s", nick ? nick : "");
+  snprintf(m.text, sizeof m.text, "%s", text);
+  EDDY_WITH(g, &eddy_lock_cm, &s->log_lock);
+  if (g.status) return g.status;
+  m.seq = r->next_seq++;
+  int rc = history_append(s, r, &m);
+  /* publish even if the disk failed: the room goes on; the error is told */
+  int pr = eddy_bcast_publish(r->b, &m, eddy_deadline_in(EDDY_SEC(5)));
+  return rc ? rc : pr;
+}
+
+void rooms_close(server *s) {
+  room *r = s->rooms;
+  while (r) {
+    room *next = r->next;
+    eddy_bcast_close(r->b);
+    history_flush(s, r);
+    eddy_file_close(r->log);
+    eddy_bcast_free(r->b);
+    free(r);
+    r = next;
+  }
+  s->rooms = NULL;
+}

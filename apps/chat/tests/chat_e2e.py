@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""End-to-end tests of eddy-chat over real sockets.
+
+Usage: chat_e2e.py PATH_TO_EDDY_CHAT TEST_NAME   (or 'all')
+Each test starts its own server on a free port with a fresh data directory
+and stops it by its process id."""
+import os, signal, socket, subprocess, sys, tempfile, threading, time
+
+BIN = None
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Server:
+    def __init__(self, *args, data=None):
+        self.port = free_port()
+        self.data = data or tempfile.mkdtemp(prefix="eddy-chat-test-")
+        self.p = subprocess.Popen([BIN, "--port", str(self.port), "--data-dir", self.data, *args],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        line = self.p.stdout.readline().decode()
+        assert "listening" in line, line
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        self.p.send_signal(sig)
+        rc = self.p.wait(timeout=timeout)
+        self.p.stdout.close()
+        return rc
+
+
+class Client:
+    def __init__(self, srv, nick=None, room=None, rcvbuf=None):
+        self.s = socket.socket()
+        if rcvbuf:
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.s.connect(("127.0.0.1", srv.port))
+        self.buf = b""
+        self.pending = []
+        self.expect("welcome")
+        if nick:
+            self.send("/nick " + nick)
+            self.expect("you are " + nick)
+        if room:
+            self.send("/join " + room)
+            self.expect("%s joined" % nick)
+
+    def send(self, line):
+        self.s.sendall((line + "\n").encode())
+
+    def lines(self, timeout=0.3):
+        """Every complete line that arrives within timeout."""
+        out, self.pending = self.pending, []
+        end = time.time() + timeout
+        while True:
+            while b"\n" in self.buf:
+                l, self.buf = self.buf.split(b"\n", 1)
+                out.append(l.decode(errors="replace"))
+            left = end - time.time()
+            if left <= 0:
+                return out
+            self.s.settimeout(left)
+            try:
+                d = self.s.recv(65536)
+            except socket.timeout:
+                return out
+            except ConnectionResetError:
+                return out + ["<reset>"]
+            if not d:
+                return out + ["<eof>"] if not self.buf else out + [self.buf.decode(), "<eof>"]
+            self.buf += d
+
+    def expect(self, text, timeout=5):
+        got = []
+        end = time.time() + timeout
+        while time.time() < end:
+            batch = self.lines(0.1)
+            for i, l in enumerate(batch):
+                got.append(l)
+                if text in l:
+                    self.pending = batch[i + 1:]  # keep what came after it
+                    return got
+        raise AssertionError("expected %r, got %r" % (text, got))
+
+    def close(self):
+        self.s.close()
+
+
+def test_rooms_and_per_room_order():
+    srv = Server("--rate", "1000")
+    a = Client(srv, "alice", "red")
+    b = Client(srv, "bob", "red")
+    c = Client(srv, "carol", "blue")
+    a.expect("bob joined")
+    for i in range(40):
+        a.send("a%d" % i)
+        b.send("b%d" % i)
+    seen_a = [l for l in a.expect("<bob> b39", 10) if "<" in l]
+    seen_b = [l for l in b.expect("<alice> a39", 10) if "<" in l]
+    more = a.lines(0.5)
+    seen_a += [l for l in more if "<" in l]
+    seen_b += [l for l in b.lines(0.5) if "<" in l]
+    assert len(seen_a) == 80 and seen_a == seen_b, (seen_a, seen_b)  # one order per room
+    assert not [l for l in c.lines(0.3) if "[red]" in l]  # other rooms see nothing
+    c.send("/rooms")
+    rooms = c.expect("end of rooms")
+    assert any("red (2 here)" in l for l in rooms) and any("blue (1 here)" in l for l in rooms)
+    b.send("/who")
+    who = b.expect("end of list")
+    assert "* alice" in who and "* bob" in who
+    assert srv.stop() == 0
+
+
+def test_history_after_restart():
+    srv = Server("--history", "5")
+    a = Client(srv, "alice", "r")
+    for i in range(8):
+        a.send("msg%d" % i)
+    a.expect("msg7")
+    assert srv.stop() == 0
+    srv2 = Server("--history", "5", data=srv.data)
+    b = Client(srv2, "bob")
+    b.send("/join r")
+    got = b.expect("bob joined")
+    texts = [l for l in got if "<alice>" in l]
+    assert texts[-3:] == ["[r] <alice> msg5", "[r] <alice> msg6", "[r] <alice> msg7"], got
+    b.send("/history 50")
+    hist = b.expect("end of history")
+    assert sum("<alice> msg" in l for l in hist) == 8, hist
+    assert srv2.stop() == 0
+
+
+def test_history_after_kill9_with_torn_record():
+    srv = Server("--durability", "always")
+    a = Client(srv, "alice", "r")
+    for i in range(5):
+        a.send("durable%d" % i)
+    a.expect("durable4")
+    srv.stop(signal.SIGKILL)
+    with open(os.path.join(srv.data, "r.log"), "ab") as f:
+        f.write(b"6\t1700000000000\talice\ttorn rec")  # a crash mid-write
+    srv2 = Server(data=srv.data)
+    b = Client(srv2, "bob")
+    b.send("/join r")
+    b.expect("bob joined")
+    b.send("/history 50")
+    hist = b.expect("end of history")
+    assert sum("<alice> durable" in l for l in hist) == 5, hist
+    assert not any("torn" in l for l in hist), hist
+    b.send("after crash")
+    b.expect("after crash")
+    assert srv2.stop() == 0
+    srv3 = Server(data=srv.data)  # the log is still readable after more appends
+    c = Client(srv3, "carol")
+    c.send("/join r")
+    c.expect("carol joined")
+    c.send("/history 50")
+    hist = c.expect("end of history")
+    assert any("<bob> after crash" in l for l in hist), hist
+    assert srv3.stop() == 0
+
+
+def test_slow_client_is_cut_off_and_others_unaffected():
+    srv = Server("--client-buffer", "16", "--rate", "100000")
+    fast = Client(srv, "fast", "r")
+    slow = Client(srv, "slow", "r", rcvbuf=4096)
+    sender = Client(srv, "sender", "r")
+    fast.expect("sender joined")
+    # the sender is a member too: it keeps reading, in the background
+    threading.Thread(target=lambda: sender.lines(60), daemon=True).start()
+    t0 = time.time()
+    n = 3000
+    for i in range(n):
+        sender.send("m%05d %s" % (i, "x" * 200))
+    got = fast.expect("<sender> m%05d" % (n - 1), 30)
+    assert time.time() - t0 < 30  # the slow client did not slow the room
+    # the slow one reads at last: it was told why, then disconnected
+    tail = slow.lines(15)
+    assert any("fell too far behind" in l for l in tail), tail[-5:]
+    assert tail[-1] in ("<eof>", "<reset>"), tail[-3:]
+    fast.send("still here")
+    fast.expect("still here")
+    assert srv.stop() == 0
+
+
+def test_malformed_and_oversized_input():
+    srv = Server("--max-line", "100")
+    a = Client(srv, "alice", "r")
+    b = Client(srv)
+    b.send("hello?")
+    b.expect("choose a nickname first")
+    b.send("/nick bad nick!")
+    b.expect("nicknames are")
+    b.send("/nick " + "n" * 40)
+    b.expect("nicknames are")
+    b.send("/frobnicate")
+    b.expect("unknown command")
+    b.send("/history x")
+    b.expect("error")
+    b.s.sendall(b"\x00\x01\x02\xff\xfe junk\r\n")
+    b.expect("error")
+    b.send("y" * 500)  # over --max-line
+    out = b.expect("line too long")
+    a.send("alive")
+    a.expect("alive")
+    assert srv.stop() == 0
+
+
+def test_abrupt_disconnect():
+    srv = Server()
+    a = Client(srv, "alice", "r")
+    b = Client(srv, "bob", "r")
+    b.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    b.s.close()  # RST
+    a.expect("bob left")
+    c = Client(srv, "carol", "r")
+    a.expect("carol joined")
+    assert srv.stop() == 0
+
+
+def test_limits_clients_rate_idle():
+    srv = Server("--max-clients", "2", "--rate", "2", "--idle", "1")
+    a = Client(srv, "alice", "r")
+    b = Client(srv, "bob")
+    c = socket.create_connection(("127.0.0.1", srv.port))
+    c.settimeout(3)
+    assert b"server full" in c.recv(1000)
+    for i in range(10):
+        a.send("spam%d" % i)
+    a.expect("slow down")
+    b.expect("idle for too long", 5)  # bob said nothing
+    assert srv.stop() == 0
+
+
+def test_graceful_shutdown_says_goodbye():
+    srv = Server()
+    cs = [Client(srv, "u%d" % i, "r") for i in range(3)]
+    cs[0].expect("u2 joined")
+    t0 = time.time()
+    assert srv.stop() == 0
+    assert time.time() - t0 < 6  # within the grace period
+    for c in cs:
+        out = c.expect("server shutting down")
+        assert (out + c.lines(1))[-1] == "<eof>"
+
+
+TESTS = {k[5:]: v for k, v in globals().items() if k.startswith("test_")}
+
+if __name__ == "__main__":
+    BIN = sys.argv[1]
+    names = list(TESTS) if len(sys.argv) < 3 or sys.argv[2] == "all" else [sys.argv[2]]
+    failed = 0
+    for n in names:
+        try:
+            TESTS[n]()
+            print("ok -", n)
+        except Exception as e:
+            failed += 1
+            print("not ok -", n, repr(e))
+    sys.exit(1 if failed else 0)
