@@ -171,7 +171,7 @@ static int handle_line(client *c, char *line) {
       if (o != c && !strcmp(o->nick, arg)) return say(c, "error: nickname %s is taken", arg), 0;
     char old[NICK_MAX];
     snprintf(old, sizeof old, "%s", c->nick);
-    snprintf(c->nick, sizeof c->nick, "%s", arg);
+    memcpy(c->nick, arg, strlen(arg) + 1); /* valid_name: shorter than NICK_MAX */
     if (c->room && old[0]) {
       char t[80];
       snprintf(t, sizeof t, "%s is now %s", old, c->nick);
