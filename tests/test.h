@@ -93,6 +93,30 @@ static inline void test_register_(const char *name, test_fn fn) {
       FAIL_("%s == %s\n  got:      \"%s\"\n  expected: \"%s\"", #a, #b, a_, b_); \
   } while (0)
 
+/* Run fn(arg) in a child process with its stderr captured into buf (NUL
+ * terminated); returns the child's wait status. For behaviour that ends a
+ * process (aborts, reports at exit). */
+static inline int run_in_child(void (*fn)(void *), void *arg, char *buf,
+                               size_t cap) {
+  int p[2];
+  if (pipe(p) != 0) abort();
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(p[1], 2);
+    fn(arg);
+    _exit(0);
+  }
+  close(p[1]);
+  size_t off = 0;
+  ssize_t n;
+  while (off + 1 < cap && (n = read(p[0], buf + off, cap - 1 - off)) > 0) off += (size_t)n;
+  buf[off] = 0;
+  close(p[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return st;
+}
+
 /* A log that tests append to and compare at the end (order tests). */
 typedef struct {
   char buf[4096];

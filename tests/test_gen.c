@@ -478,21 +478,14 @@ TEST(R45_open_generators_closed_at_shutdown_in_order) {
   ASSERT_EQ(eddy_run(r45_main, NULL), 0);
   ASSERT_STR(L.buf, "outer cleanup EDDY_ECLOSING");
 }
+static void r45_child(void *arg) {
+  (void)arg;
+  _exit(eddy_run(r45_main, NULL));
+}
 TEST(R44_abandoned_generator_closed_and_reported) {
   reset();
-  int pipefd[2];
-  ASSERT_EQ(pipe(pipefd), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(pipefd[1], 2);
-    _exit(eddy_run(r45_main, NULL));
-  }
-  close(pipefd[1]);
-  char buf[512] = {0};
-  ssize_t n, off = 0;
-  while ((n = read(pipefd[0], buf + off, sizeof buf - 1 - (size_t)off)) > 0) off += n;
-  int st;
-  waitpid(pid, &st, 0);
+  char buf[512];
+  int st = run_in_child(r45_child, NULL, buf, sizeof buf);
   ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
   ASSERT(strstr(buf, "test_gen.c:") != NULL); /* where it was created */
   ASSERT(strstr(buf, "never closed") != NULL);

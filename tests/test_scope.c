@@ -122,21 +122,13 @@ static int left_open_main(void *arg) {
   eddy_scope_enter(&a, EDDY_FOREVER, 0);
   return 0; /* returns with the scope open: a programming error */
 }
+static void left_open_child(void *arg) {
+  (void)arg;
+  eddy_run(left_open_main, NULL);
+}
 TEST(returning_with_open_scope_aborts_with_message) {
-  int pipefd[2];
-  ASSERT_EQ(pipe(pipefd), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(pipefd[1], 2);
-    eddy_run(left_open_main, NULL);
-    _exit(0);
-  }
-  close(pipefd[1]);
-  char buf[512] = {0};
-  ssize_t n, off = 0;
-  while ((n = read(pipefd[0], buf + off, sizeof buf - 1 - (size_t)off)) > 0) off += n;
-  int st;
-  waitpid(pid, &st, 0);
+  char buf[512];
+  int st = run_in_child(left_open_child, NULL, buf, sizeof buf);
   ASSERT(WIFSIGNALED(st));
   ASSERT(strstr(buf, "returned with a scope still open") != NULL);
 }

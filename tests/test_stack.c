@@ -59,26 +59,18 @@ static int overflow_main(void *arg) {
   eddy_spawn_ex(NULL, recurse_forever, NULL, &o);
   return 0;
 }
+static void overflow_child(void *arg) {
+  (void)arg;
+  struct rlimit rl = {0, 0};
+  setrlimit(RLIMIT_CORE, &rl); /* no core file for the expected abort */
+  eddy_run(overflow_main, NULL);
+}
 TEST(overflow_names_the_task) {
 #if defined(TEST_ASAN)
   return; /* ASan reports the overflow itself, before our handler */
 #endif
-  int pipefd[2];
-  ASSERT_EQ(pipe(pipefd), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(pipefd[1], 2);
-    struct rlimit rl = {0, 0};
-    setrlimit(RLIMIT_CORE, &rl);
-    eddy_run(overflow_main, NULL);
-    _exit(0);
-  }
-  close(pipefd[1]);
-  char buf[512] = {0};
-  ssize_t n, off = 0;
-  while ((n = read(pipefd[0], buf + off, sizeof buf - 1 - (size_t)off)) > 0) off += n;
-  int st;
-  waitpid(pid, &st, 0);
+  char buf[512];
+  int st = run_in_child(overflow_child, NULL, buf, sizeof buf);
   ASSERT(WIFSIGNALED(st));
   ASSERT_EQ(WTERMSIG(st), SIGABRT);
   ASSERT(strstr(buf, "stack overflow in task") != NULL);

@@ -11,4 +11,15 @@ struct eddy_listener {
   int port;
 };
 
+#include <sys/socket.h>
+
+/* A numeric IPv4/IPv6 address and port as a sockaddr (NULL or "" host:
+ * 0.0.0.0). 0 or -EINVAL. */
+int eddy__inet_addr(const char *host, int port, struct sockaddr_storage *ss,
+                    socklen_t *len);
+/* Bind fd to the address, listen, and wrap it as a listener; on failure
+ * fd is closed. (Unix listeners unlink the path first themselves.) */
+int eddy__listen_fd(int fd, const struct sockaddr *a, socklen_t len,
+                    int backlog, eddy_listener **out);
+
 #endif

@@ -25,9 +25,10 @@ static void set_opts(int fd, const eddy_stream_opts *o) {
   if (o && o->rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &o->rcvbuf, sizeof o->rcvbuf);
 }
 
-static int parse_numeric(const char *host, int port, struct sockaddr_storage *ss,
-                         socklen_t *len) {
+int eddy__inet_addr(const char *host, int port, struct sockaddr_storage *ss,
+                    socklen_t *len) {
   memset(ss, 0, sizeof *ss);
+  if (port < 0 || port > 65535) return -EINVAL;
   struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
   struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
   if (!host || !*host) host = "0.0.0.0";
@@ -46,22 +47,10 @@ static int parse_numeric(const char *host, int port, struct sockaddr_storage *ss
   return -EINVAL;
 }
 
-EDDY_API int eddy_tcp_listen(const char *host, int port, int backlog,
-                             int reuseport, eddy_listener **out) {
-  if (!out || port < 0 || port > 65535) return -EINVAL;
-  *out = NULL;
-  if (!eddy__loop()) return EDDY_ENOTTASK;
-  struct sockaddr_storage ss;
-  socklen_t len;
-  int r = parse_numeric(host, port, &ss, &len);
-  if (r) return r;
-  int fd = eddy__sys_socket(ss.ss_family, SOCK_STREAM, 0);
-  if (fd < 0) return fd;
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
-      listen(fd, backlog > 0 ? backlog : 511) != 0) {
+int eddy__listen_fd(int fd, const struct sockaddr *a, socklen_t len,
+                    int backlog, eddy_listener **out) {
+  int r;
+  if (bind(fd, a, len) != 0 || listen(fd, backlog > 0 ? backlog : 511) != 0) {
     r = -errno;
     close(fd);
     return r;
@@ -71,17 +60,36 @@ EDDY_API int eddy_tcp_listen(const char *host, int port, int backlog,
     close(fd);
     return -ENOMEM;
   }
-  r = eddy_watch_init(&l->watch, fd);
-  if (r) {
+  if ((r = eddy_watch_init(&l->watch, fd)) != 0) {
     close(fd);
     eddy__free(l);
     return r;
   }
-  getsockname(fd, (struct sockaddr *)&ss, &len);
-  l->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                          : ((struct sockaddr_in6 *)&ss)->sin6_port);
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  l->port = 0;
+  if (a->sa_family != AF_UNIX && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+    l->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                            : ((struct sockaddr_in6 *)&ss)->sin6_port);
   *out = l;
   return 0;
+}
+
+EDDY_API int eddy_tcp_listen(const char *host, int port, int backlog,
+                             int reuseport, eddy_listener **out) {
+  if (!out || port < 0 || port > 65535) return -EINVAL;
+  *out = NULL;
+  if (!eddy__loop()) return EDDY_ENOTTASK;
+  struct sockaddr_storage ss;
+  socklen_t len;
+  int r = eddy__inet_addr(host, port, &ss, &len);
+  if (r) return r;
+  int fd = eddy__sys_socket(ss.ss_family, SOCK_STREAM, 0);
+  if (fd < 0) return fd;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  return eddy__listen_fd(fd, (struct sockaddr *)&ss, len, backlog, out);
 }
 
 EDDY_API int eddy_listener_port(const eddy_listener *l) { return l ? l->port : -1; }
@@ -161,7 +169,7 @@ EDDY_API int eddy_tcp_connect(const char *host, int port,
   *out = NULL;
   struct sockaddr_storage ss;
   socklen_t len;
-  if (parse_numeric(host, port, &ss, &len) == 0)
+  if (eddy__inet_addr(host, port, &ss, &len) == 0)
     return connect_one((struct sockaddr *)&ss, len, opts, deadline, out);
   eddy_addr addrs[16];
   int n = eddy_dns_resolve(host, port, AF_UNSPEC, addrs, 16, deadline);

@@ -29,27 +29,8 @@ EDDY_API int eddy_unix_listen(const char *path, int backlog,
   if (r) return r;
   int fd = eddy__sys_socket(AF_UNIX, SOCK_STREAM, 0);
   if (fd < 0) return fd;
-  unlink(path);
-  if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-      listen(fd, backlog > 0 ? backlog : 511) != 0) {
-    r = -errno;
-    close(fd);
-    return r;
-  }
-  eddy_listener *l = eddy__calloc(1, sizeof *l);
-  if (!l) {
-    close(fd);
-    return -ENOMEM;
-  }
-  r = eddy_watch_init(&l->watch, fd);
-  if (r) {
-    close(fd);
-    eddy__free(l);
-    return r;
-  }
-  l->port = 0;
-  *out = l;
-  return 0;
+  unlink(path); /* a stale socket file from an earlier run */
+  return eddy__listen_fd(fd, (struct sockaddr *)&a, sizeof a, backlog, out);
 }
 
 EDDY_API int eddy_unix_connect(const char *path, const eddy_stream_opts *opts,
@@ -86,35 +67,13 @@ struct eddy_udp {
   int family;
 };
 
-static int inet_addr_of(const char *host, int port, struct sockaddr_storage *ss,
-                        socklen_t *len) {
-  memset(ss, 0, sizeof *ss);
-  if (port < 0 || port > 65535) return -EINVAL;
-  if (!host || !*host) host = "0.0.0.0";
-  struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-  if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons((uint16_t)port);
-    *len = sizeof *a4;
-    return 0;
-  }
-  if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons((uint16_t)port);
-    *len = sizeof *a6;
-    return 0;
-  }
-  return -EINVAL;
-}
-
 EDDY_API int eddy_udp_open(const char *host, int port, eddy_udp **out) {
   if (!out) return -EINVAL;
   *out = NULL;
   if (!eddy__loop()) return EDDY_ENOTTASK;
   struct sockaddr_storage ss;
   socklen_t len;
-  int r = inet_addr_of(host, port, &ss, &len);
+  int r = eddy__inet_addr(host, port, &ss, &len);
   if (r) return r;
   int fd = eddy__sys_socket(ss.ss_family, SOCK_DGRAM, 0);
   if (fd < 0) return fd;
@@ -155,7 +114,7 @@ EDDY_API int eddy_udp_send(eddy_udp *u, const void *buf, size_t n,
   if (!u || (!buf && n)) return -EINVAL;
   struct sockaddr_storage ss;
   socklen_t len;
-  r = inet_addr_of(host, port, &ss, &len);
+  r = eddy__inet_addr(host, port, &ss, &len);
   if (r) return r;
   for (;;) {
     ssize_t s = sendto(u->watch.fd, buf, n, MSG_NOSIGNAL, (struct sockaddr *)&ss, len);
