@@ -1,8 +1,11 @@
 // go_bench.go: Go peer of bench/eddy_bench.c. Same shapes: yield (two
 // goroutines calling runtime.Gosched), spawn+join (go + channel), memory per
 // idle goroutine (1M parked on a channel), timer arm+cancel
-// (time.AfterFunc + Stop), channel ping-pong (unbuffered, round trip).
-// Run with GOMAXPROCS=1 pinned to one core. Prints BENCH lines.
+// (time.AfterFunc + Stop, 1000 others armed), channel ping-pong
+// (unbuffered, round trip), a goroutine feeding an unbuffered channel as a
+// generator (per item), uncontended sync.Mutex Lock+Unlock. GOMAXPROCS=1,
+// pinned to one core by run.sh. Timed figures: median of 3; idle_mem once,
+// first, in a fresh process. Prints BENCH lines.
 package main
 
 import (
@@ -181,6 +184,7 @@ func benchMutex() {
 }
 
 func main() {
+	runtime.GOMAXPROCS(1) // one P, whatever the environment says
 	benchIdle()
 	benchYield()
 	benchSpawnJoin()

@@ -3,7 +3,9 @@
 // the driver between polls). Entries: yield (two tasks calling
 // yield_now), spawn+join, memory per idle task (1M tasks awaiting one
 // Notify), timer arm+cancel (a Sleep created, polled once, dropped),
-// ping-pong over mpsc(1), mpsc(1) "generator" per item. Prints BENCH lines.
+// ping-pong over mpsc(1), mpsc(1) "generator" per item, uncontended
+// tokio::sync::Mutex lock().await + drop. Timed figures: median of 3;
+// idle_mem once, first, in a fresh process. Prints BENCH lines.
 use std::time::Instant;
 use tokio::sync::{mpsc, Notify};
 use std::sync::Arc;
@@ -55,30 +57,43 @@ async fn idle_mem() -> f64 {
     per
 }
 
+// Timer arm + cancel. A Tokio `Sleep` only enters the timer wheel when it is
+// first polled, and leaves it when dropped; so each pair is: create a 5 s
+// sleep, poll it exactly once (it is pending, so it registers; the wrapper
+// then completes at once, like a select! with an immediately-ready branch),
+// drop it (cancel). 1000 other sleeps stay armed throughout, as in the other
+// peers. Creating the sleep reads the clock, as Go's AfterFunc and Node's
+// setTimeout do.
 async fn timer() -> f64 {
-    use std::future::Future;
+    use std::time::Duration;
     let it = n(5_000_000);
+    let mut bg: Vec<_> = (0..1000u64)
+        .map(|i| Box::pin(tokio::time::sleep(Duration::from_secs(10 + i))))
+        .collect();
+    for s in bg.iter_mut() { poll_once(s.as_mut()).await; }
     let t0 = Instant::now();
     for _ in 0..it {
-        let mut s = Box::pin(tokio::time::sleep(std::time::Duration::from_secs(5)));
-        // poll once so the timer is registered, then drop (cancel) it
-        futures_poll_once(s.as_mut()).await;
-        drop(s);
+        // pinned on the stack, as select! does: no allocation per pair
+        let s = tokio::time::sleep(Duration::from_secs(5));
+        tokio::pin!(s);
+        poll_once(s.as_mut()).await;
     }
-    let _ = std::marker::PhantomData::<dyn Future<Output = ()>>;
-    t0.elapsed().as_nanos() as f64 / it as f64
+    let r = t0.elapsed().as_nanos() as f64 / it as f64;
+    drop(bg);
+    r
 }
 
-async fn futures_poll_once<F: std::future::Future + Unpin>(f: F) {
-    struct Once<F>(Option<F>);
+// Poll a future once and finish, whatever it returned.
+async fn poll_once<F: std::future::Future + Unpin>(f: F) {
+    struct Once<F>(F);
     impl<F: std::future::Future + Unpin> std::future::Future for Once<F> {
         type Output = ();
         fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-            if let Some(f) = self.0.as_mut() { let _ = std::pin::Pin::new(f).poll(cx); }
+            let _ = std::pin::Pin::new(&mut self.0).poll(cx);
             std::task::Poll::Ready(())
         }
     }
-    Once(Some(f)).await
+    Once(f).await
 }
 
 async fn pingpong() -> f64 {
