@@ -121,7 +121,7 @@ awk -v quick="$quick" '
         shown[rt] = 1
         if ((e, rt) in v) {
           val = v[e, rt]
-          re = rt == "eddy" ? "1.00x" : ratio(val, v[e, "eddy"], unit)
+          re = ratio(val, v[e, "eddy"], unit)
           rf = (e, "floor") in v ? (rt == "floor" ? "1.00x" : sprintf("%.2f", val / v[e, "floor"]) "x") : "-"
           if (unit != "ns" && unit != "B") rf = "-"
           printf "  %-12s %14s %-6s %24s %10s %10s\n", rt, num(val), unit, spread[e, rt], re, rf
