@@ -14,6 +14,7 @@ have valgrind || need+=(valgrind)
 have ninja || need+=(ninja-build)
 [ -f /usr/include/valgrind/valgrind.h ] || need+=(valgrind)
 [ -f /usr/include/ares.h ] || need+=(libc-ares-dev)
+[ -f /usr/include/liburing.h ] || need+=(liburing-dev)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO=sudo

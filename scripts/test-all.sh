@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # test-all.sh: everything CI checks, in one command (`make test`):
-#   1. gcc debug build, every test
+#   1. gcc debug build, every test, on the default backend (io_uring where
+#      the kernel has it), then every test again on epoll
 #   2. clang release build, every test
-#   3. ASan+UBSan build (clang, with fiber annotations), every test
-#   4. valgrind (memcheck, registered stacks) on the core and layer suites
+#   3. ASan+UBSan build (clang, with fiber annotations), every test, and the
+#      I/O tests again on epoll
+#   4. valgrind (memcheck, registered stacks) on the test programs
 #   5. the portable ucontext context switch (and DNS without c-ares)
 #   6. install, then build consumers (C and C++) with pkg-config and CMake
 #   7. the aarch64 build under qemu-user (the aarch64 context switch)
@@ -49,8 +51,13 @@ build() { # dir cc [cmake args...]
 
 export EDDY_TEST_TASKS=${EDDY_TEST_TASKS:-1000000}
 
+IO_TESTS='^(backend|net|file|dns|process|signal|thread|fault|chat|example|redis)\.'
 step "1. gcc, debug"
-build build-ci-gcc gcc -DCMAKE_BUILD_TYPE=Debug && run_ctest build-ci-gcc gcc
+if build build-ci-gcc gcc -DCMAKE_BUILD_TYPE=Debug; then
+  run_ctest build-ci-gcc gcc
+  step "1b. gcc, debug, every test on the epoll backend"
+  EDDY_BACKEND=epoll run_ctest build-ci-gcc gcc-epoll
+fi
 
 step "2. clang, release"
 build build-ci-clang clang -DCMAKE_BUILD_TYPE=Release && run_ctest build-ci-clang clang
@@ -60,6 +67,10 @@ if build build-ci-asan clang -DCMAKE_BUILD_TYPE=Debug -DEDDY_SANITIZE=ON; then
   EDDY_TEST_TASKS=100000 ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 \
     UBSAN_OPTIONS=print_stacktrace=1 EDDY_TEST_TIMEOUT_SCALE=3 \
     run_ctest build-ci-asan asan
+  step "3b. ASan + UBSan, the I/O tests on the epoll backend"
+  EDDY_BACKEND=epoll EDDY_TEST_TASKS=100000 ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 \
+    UBSAN_OPTIONS=print_stacktrace=1 EDDY_TEST_TIMEOUT_SCALE=3 \
+    run_ctest build-ci-asan asan-epoll -R "$IO_TESTS"
 fi
 
 step "4. valgrind (memcheck) on the test programs"

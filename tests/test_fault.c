@@ -13,9 +13,10 @@ TEST(loop_alloc_failure) {
   ASSERT_RC(eddy_run(noop, NULL), -ENOMEM);
   ASSERT_EQ(eddy_run(noop, NULL), 5); /* and it recovers */
 }
+static const eddy_loop_opts on_epoll = {.backend = EDDY_BACKEND_EPOLL};
 TEST(epoll_create_failure) {
   eddy__fault_set(EDDY_SYS_EPOLL_CREATE, 0, EMFILE, 1);
-  ASSERT_RC(eddy_run(noop, NULL), -EMFILE);
+  ASSERT_RC(eddy_run_opts(noop, NULL, &on_epoll), -EMFILE);
 }
 TEST(eventfd_failure) {
   eddy__fault_set(EDDY_SYS_EVENTFD, 0, ENFILE, 1);
@@ -23,7 +24,7 @@ TEST(eventfd_failure) {
 }
 TEST(epoll_ctl_failure_at_start) {
   eddy__fault_set(EDDY_SYS_EPOLL_CTL, 0, ENOMEM, 1);
-  ASSERT_RC(eddy_run(noop, NULL), -ENOMEM);
+  ASSERT_RC(eddy_run_opts(noop, NULL, &on_epoll), -ENOMEM);
 }
 
 static int sleeper(void *arg) {
@@ -32,7 +33,7 @@ static int sleeper(void *arg) {
 }
 TEST(epoll_wait_eintr_is_retried) {
   eddy__fault_set(EDDY_SYS_EPOLL_WAIT, 0, EINTR, 3);
-  ASSERT_RC(eddy_run(sleeper, NULL), 0);
+  ASSERT_RC(eddy_run_opts(sleeper, NULL, &on_epoll), 0);
 }
 
 /* ---- fds */
@@ -53,7 +54,9 @@ static int wait_fd_main(void *arg) {
   close(p[1]);
   return 0;
 }
-TEST(wait_fd_readiness_deadline_errors) { ASSERT_EQ(eddy_run(wait_fd_main, NULL), 0); }
+TEST(wait_fd_readiness_deadline_errors) {
+  ASSERT_EQ(eddy_run_opts(wait_fd_main, NULL, &on_epoll), 0);
+}
 
 static eddy_watch w;
 static int pipefds[2];

@@ -225,8 +225,8 @@ static int emfile_main(void *arg) {
   eddy_stream *s;
   ASSERT_RC(eddy_listener_accept(lst, &s, NULL, EDDY_FOREVER), 0);
   ASSERT(eddy_now() - t0 >= EDDY_MSEC(30)); /* backed off, did not spin */
+  close(fd); /* first, so the graceful close sees the peer's end at once */
   eddy_stream_close(s);
-  close(fd);
   eddy__fault_set(EDDY_SYS_ACCEPT, 0, EMFILE, 0);
   ASSERT_RC(eddy_listener_accept(lst, &s, NULL, eddy_deadline_in(EDDY_MSEC(25))), -EMFILE);
   eddy__fault_clear();
@@ -253,7 +253,10 @@ static int oom_main(void *arg) {
   close(sv[1]);
   return 0;
 }
-TEST(stream_setup_failures) { ASSERT_EQ(eddy_run(oom_main, NULL), 0); }
+TEST(stream_setup_failures) {
+  eddy_loop_opts o = {.backend = EDDY_BACKEND_EPOLL}; /* epoll_ctl fault */
+  ASSERT_EQ(eddy_run_opts(oom_main, NULL, &o), 0);
+}
 
 static int unix_server(void *arg) {
   eddy_listener *l = arg;

@@ -36,7 +36,16 @@ typedef struct eddy_loop_opts {
                            * 0 = EDDY_GRACE_DEFAULT, <0 = none (unbounded) */
   int stack_guard;        /* 1 (default when 0): guard page per stack;
                            * -1: no guard (say so explicitly) */
+  int backend;            /* EDDY_BACKEND_*; AUTO (0) lets the environment
+                           * variable EDDY_BACKEND (epoll, io_uring, auto)
+                           * choose */
 } eddy_loop_opts;
+
+/* I/O backends. AUTO: io_uring where the kernel offers what makes it pay
+ * (a single-issuer ring with deferred task work, or cooperative task
+ * running), epoll otherwise. An explicit choice the machine cannot meet
+ * makes eddy_run_opts fail with -ENOSYS. */
+enum { EDDY_BACKEND_AUTO = 0, EDDY_BACKEND_EPOLL = 1, EDDY_BACKEND_IO_URING = 2 };
 
 #define EDDY_STACK_DEFAULT ((size_t)64 * 1024)
 #define EDDY_STACK_MIN ((size_t)16 * 1024)
@@ -49,6 +58,9 @@ typedef struct eddy_loop_opts {
 EDDY_API int eddy_run(eddy_task_fn main_fn, void *arg);
 EDDY_API int eddy_run_opts(eddy_task_fn main_fn, void *arg,
                            const eddy_loop_opts *opts);
+
+/* The running loop's backend: "epoll" or "io_uring" (NULL outside a loop). */
+EDDY_API const char *eddy_backend_name(void);
 
 /* The loop running on this thread, or NULL. */
 EDDY_API eddy_loop *eddy_loop_current(void);

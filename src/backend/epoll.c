@@ -5,7 +5,7 @@
  * tag 1 an eddy_watch (persistent, edge-triggered), tag 2 a one-shot wait
  * record living on the waiting task's stack. */
 
-#include "../core/internal.h"
+#include "backend.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -20,21 +20,17 @@ typedef struct oneshot {
   unsigned got;
 } oneshot;
 
-int eddy__poller_init(eddy_loop *loop) {
+static int epoll_init(eddy_loop *loop) {
   int ep = eddy__sys_epoll_create();
   if (ep < 0) return ep;
   loop->epfd = ep;
-  int ev = eddy__sys_eventfd();
-  if (ev < 0) return ev;
-  loop->evfd = ev;
   struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
-  return eddy__sys_epoll_ctl(ep, EPOLL_CTL_ADD, ev, &e);
+  return eddy__sys_epoll_ctl(ep, EPOLL_CTL_ADD, loop->evfd, &e);
 }
 
-void eddy__poller_fini(eddy_loop *loop) {
-  if (loop->evfd >= 0) eddy__sys_close(loop->evfd);
+static void epoll_fini(eddy_loop *loop) {
   if (loop->epfd >= 0) eddy__sys_close(loop->epfd);
-  loop->evfd = loop->epfd = -1;
+  loop->epfd = -1;
 }
 
 static unsigned mask_of(uint32_t ev) {
@@ -58,25 +54,20 @@ static void watch_event(eddy_watch *w, unsigned m) {
   }
 }
 
-int eddy__poller_poll(eddy_loop *loop, eddy_time_t timeout) {
+static int epoll_poll(eddy_loop *loop, eddy_time_t timeout) {
   struct epoll_event evs[MAX_EVENTS];
-  int ms;
-  if (loop->virtual_clock) ms = 0; /* virtual time never sleeps */
-  else if (timeout < 0) ms = -1;
-  else ms = (int)((timeout + 999999) / 1000000); /* round up: never early */
-  int n = eddy__sys_epoll_wait(loop->epfd, evs, MAX_EVENTS, ms);
+  int n = eddy__sys_epoll_wait(loop->epfd, evs, MAX_EVENTS,
+                               eddy__timeout_ms(loop, timeout));
   if (n < 0) n = 0; /* EINTR (or injected failure): just go round again */
   int submitted = 0;
   for (int i = 0; i < n; i++) {
     uintptr_t p = (uintptr_t)evs[i].data.ptr;
     unsigned m = mask_of(evs[i].events);
     switch (p & 3u) {
-    case TAG_EVFD: {
-      uint64_t v;
-      eddy__sys_read(loop->evfd, &v, sizeof v);
+    case TAG_EVFD:
+      eddy__evfd_drain(loop);
       submitted = 1;
       break;
-    }
     case TAG_WATCH:
       watch_event((eddy_watch *)(p & ~(uintptr_t)3), m);
       break;
@@ -90,21 +81,14 @@ int eddy__poller_poll(eddy_loop *loop, eddy_time_t timeout) {
     }
     }
   }
-  if (loop->virtual_clock && n == 0 && timeout != 0 && !submitted) {
-    eddy_time_t next = eddy__timer_next(loop);
-    if (next != EDDY_FOREVER && next > loop->vnow) loop->vnow = next;
-  }
-  eddy__timers_run(loop, eddy_now());
-  if (submitted) eddy__submissions_run(loop);
+  eddy__poll_after(loop, n, timeout, submitted);
   return n;
 }
 
-EDDY_API int eddy_wait_fd(int fd, unsigned events, eddy_time_t deadline) {
-  eddy_task *t;
-  int r = eddy__checkpoint(&t);
-  if (r) return r;
-  if (fd < 0 || !(events & (EDDY_READABLE | EDDY_WRITABLE))) return -EINVAL;
+static int epoll_wait_fd(eddy_task *t, int fd, unsigned events,
+                         eddy_time_t deadline) {
   eddy_loop *loop = t->loop;
+  int r;
   oneshot o;
   eddy__wait_init(&o.w, t);
   o.got = 0;
@@ -122,30 +106,16 @@ EDDY_API int eddy_wait_fd(int fd, unsigned events, eddy_time_t deadline) {
   return (int)(o.got & events ? o.got & events : o.got);
 }
 
-EDDY_API int eddy_watch_init(eddy_watch *w, int fd) {
-  eddy_loop *loop = eddy__loop();
-  if (!loop) return EDDY_ENOTTASK;
-  if (!w || fd < 0) return -EINVAL;
-  w->fd = fd;
-  w->ready = 0;
-  w->waiter[0] = w->waiter[1] = NULL;
-  w->loop = loop;
+static int epoll_watch_init(eddy_watch *w) {
   struct epoll_event e = {
       .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
       .data.ptr = (void *)((uintptr_t)w | TAG_WATCH)};
-  int r = eddy__sys_epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &e);
-  if (r) return r;
-  loop->nwatch++;
-  return 0;
+  return eddy__sys_epoll_ctl(w->loop->epfd, EPOLL_CTL_ADD, w->fd, &e);
 }
 
-EDDY_API int eddy_watch_wait(eddy_watch *w, unsigned event,
-                             eddy_time_t deadline) {
-  eddy_task *t;
-  int r = eddy__checkpoint(&t);
-  if (r) return r;
-  if (!w || w->fd < 0 || (event != EDDY_READABLE && event != EDDY_WRITABLE))
-    return -EINVAL;
+static int epoll_watch_wait(eddy_task *t, eddy_watch *w, unsigned event,
+                            eddy_time_t deadline) {
+  int r;
   if (w->ready & event) { /* an edge arrived since the caller's EAGAIN */
     w->ready &= ~event;
     return 0;
@@ -165,8 +135,7 @@ EDDY_API int eddy_watch_wait(eddy_watch *w, unsigned event,
   return r;
 }
 
-EDDY_API void eddy_watch_fini(eddy_watch *w) {
-  if (!w || w->fd < 0 || !w->loop) return;
+static void epoll_watch_fini(eddy_watch *w) {
   for (int i = 0; i < 2; i++)
     if (w->waiter[i]) {
       eddy__wait *wt = w->waiter[i];
@@ -175,6 +144,16 @@ EDDY_API void eddy_watch_fini(eddy_watch *w) {
       eddy__wake(wt, -EBADF);
     }
   eddy__sys_epoll_ctl(w->loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
-  w->loop->nwatch--;
-  w->fd = -1;
 }
+
+const eddy__backend eddy__backend_epoll = {
+    .name = "epoll",
+    .init = epoll_init,
+    .fini = epoll_fini,
+    .poll = epoll_poll,
+    .wait_fd = epoll_wait_fd,
+    .watch_init = epoll_watch_init,
+    .watch_wait = epoll_watch_wait,
+    .watch_fini = epoll_watch_fini,
+    .call = NULL,
+};

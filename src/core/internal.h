@@ -151,7 +151,9 @@ struct eddy_loop {
   eddy_node runq;
   eddy__heap timers;
   size_t nready;
-  /* poller (epoll) */
+  /* backend (src/backend): epoll's set, or io_uring's ring in backend_data */
+  const struct eddy__backend *backend;
+  void *backend_data;
   int epfd;
   int nwatch;               /* fds registered, waiting or not */
   int nfdwait;              /* tasks parked on fds */
@@ -319,8 +321,8 @@ void eddy__group_init(struct eddy_group *g, eddy_scope *scope);
 /* Wait until the group has no live task (uncancellable). */
 void eddy__group_wait_idle(struct eddy_group *g);
 
-/* poller */
-int eddy__poller_init(eddy_loop *loop);
+/* poller: picks and starts the backend (src/backend/select.c) */
+int eddy__poller_init(eddy_loop *loop, int backend);
 void eddy__poller_fini(eddy_loop *loop);
 /* Wait for I/O and timers: timeout_ns < 0 blocks until something happens. */
 int eddy__poller_poll(eddy_loop *loop, eddy_time_t timeout_ns);

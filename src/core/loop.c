@@ -193,7 +193,7 @@ static int loop_init(eddy_loop *loop, const eddy_loop_opts *o) {
   loop->epfd = -1;
   loop->sub_tail = &loop->sub_head;
   pthread_mutex_init(&loop->sub_mu, NULL);
-  return eddy__poller_init(loop);
+  return eddy__poller_init(loop, o ? o->backend : EDDY_BACKEND_AUTO);
 }
 
 static void loop_fini(eddy_loop *loop) {

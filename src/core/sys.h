@@ -30,6 +30,7 @@ enum eddy__sys_kind {
   EDDY_SYS_OPEN,
   EDDY_SYS_CLOSE,
   EDDY_SYS_PTHREAD,
+  EDDY_SYS_URING_SETUP, /* io_uring ring setup (the backend falls back) */
   EDDY_SYS__COUNT
 };
 

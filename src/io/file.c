@@ -1,17 +1,47 @@
-/* file.c: regular files through the thread pool. Each call packs its
- * arguments in a small struct on the caller's stack and runs the system
- * call on a pool thread; the result comes back as -errno. */
-#include "../core/internal.h"
+/* file.c: regular files, which never block the loop.
+ *
+ * On io_uring every call is a ring operation. On epoll a read first tries
+ * preadv2(RWF_NOWAIT), which returns at once from the page cache and says
+ * EAGAIN instead of waiting for the disk; only then (and for writes, syncs,
+ * opens and closes, which may block on the disk or a network filesystem)
+ * does it go to the thread pool, packing its arguments in a small struct
+ * on the caller's stack. Results come back as -errno either way. */
+#include "../backend/backend.h"
 #include "eddy/file.h"
 #include "eddy/thread.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 struct eddy_file {
   int fd;
+  int no_nowait; /* RWF_NOWAIT refused by this file's filesystem */
 };
+
+/* On io_uring: run the operation on the ring. A cancelled or timed-out
+ * call whose operation completed anyway returns what it did (the bytes
+ * were read or written); one that never ran returns the interruption. */
+static long ring_op(eddy_task *t, eddy__io_req *q) {
+  int intr;
+  long r = eddy__io_call(t, q, EDDY_FOREVER, &intr);
+  if (intr && (r == -ECANCELED || r == -EINTR)) return intr;
+  return r;
+}
+
+/* The native path, or 0 with *done = 0 when the loop has no ring. */
+static long native(eddy__io_req *q, int *done) {
+  eddy_task *t = eddy__self();
+  *done = t && eddy__io_native(t->loop);
+  if (!*done) return 0;
+  int r = eddy__cancel_state(t);
+  if (r) {
+    t->cancels_seen++;
+    return r;
+  }
+  return ring_op(t, q);
+}
 
 enum { OP_OPEN, OP_READ, OP_PREAD, OP_WRITE, OP_PWRITE, OP_FSYNC, OP_FDATASYNC,
        OP_CLOSE };
@@ -55,8 +85,15 @@ EDDY_API int eddy_file_open(const char *path, int flags, int mode,
   *out = NULL;
   eddy_file *f = eddy__alloc(sizeof *f);
   if (!f) return -ENOMEM;
-  fop o = {.op = OP_OPEN, .path = path, .flags = flags, .mode = mode};
-  long r = submit(&o);
+  f->no_nowait = 0;
+  int done;
+  eddy__io_req q = {.op = EDDY__IO_OPEN, .path = path,
+                    .flags = flags | O_CLOEXEC, .mode = mode};
+  long r = native(&q, &done);
+  if (!done) {
+    fop o = {.op = OP_OPEN, .path = path, .flags = flags, .mode = mode};
+    r = submit(&o);
+  }
   if (r < 0) {
     eddy__free(f);
     return (int)r;
@@ -66,16 +103,45 @@ EDDY_API int eddy_file_open(const char *path, int flags, int mode,
   return 0;
 }
 
+/* A read at off (-1: the file position) that never waits for the disk:
+ * the byte count, or -EAGAIN when the pool must do it. */
+static long read_nowait(eddy_file *f, void *buf, size_t n, off_t off) {
+  if (f->no_nowait || n == 0) return -EAGAIN;
+  struct iovec v = {.iov_base = buf, .iov_len = n};
+  ssize_t r = preadv2(f->fd, &v, 1, off, RWF_NOWAIT);
+  if (r >= 0) return r;
+  if (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS) {
+    f->no_nowait = 1;
+    return -EAGAIN;
+  }
+  return errno == EAGAIN ? -EAGAIN : -errno;
+}
+
+static long read_at(eddy_file *f, void *buf, size_t n, off_t off) {
+  int done;
+  if (n > 0x7ffff000) n = 0x7ffff000; /* what one read(2) transfers */
+  eddy__io_req q = {.op = EDDY__IO_READ, .fd = f->fd, .buf = buf, .len = n,
+                    .off = off};
+  long r = native(&q, &done);
+  if (done) return r;
+  eddy_task *t;
+  int c = eddy__checkpoint(&t);
+  if (c) return c;
+  r = read_nowait(f, buf, n, off);
+  if (r != -EAGAIN) return r;
+  fop o = {.op = off < 0 ? OP_READ : OP_PREAD, .fd = f->fd, .buf = buf,
+           .n = n, .off = off};
+  return submit(&o);
+}
+
 EDDY_API long eddy_file_read(eddy_file *f, void *buf, size_t n) {
   if (!f || (!buf && n)) return -EINVAL;
-  fop o = {.op = OP_READ, .fd = f->fd, .buf = buf, .n = n};
-  return submit(&o);
+  return read_at(f, buf, n, -1);
 }
 
 EDDY_API long eddy_file_pread(eddy_file *f, void *buf, size_t n, off_t off) {
   if (!f || (!buf && n) || off < 0) return -EINVAL;
-  fop o = {.op = OP_PREAD, .fd = f->fd, .buf = buf, .n = n, .off = off};
-  return submit(&o);
+  return read_at(f, buf, n, off);
 }
 
 static int write_all(eddy_file *f, const void *buf, size_t n, off_t off,
@@ -83,9 +149,16 @@ static int write_all(eddy_file *f, const void *buf, size_t n, off_t off,
   if (!f || (!buf && n) || off < 0) return -EINVAL;
   const char *p = buf;
   while (n > 0) {
-    fop o = {.op = positional ? OP_PWRITE : OP_WRITE, .fd = f->fd,
-             .buf = (void *)p, .n = n, .off = off};
-    long r = submit(&o);
+    size_t chunk = n > 0x7ffff000 ? 0x7ffff000 : n;
+    eddy__io_req q = {.op = EDDY__IO_WRITE, .fd = f->fd, .buf = (void *)p,
+                      .len = chunk, .off = positional ? off : -1};
+    int done;
+    long r = native(&q, &done);
+    if (!done) {
+      fop o = {.op = positional ? OP_PWRITE : OP_WRITE, .fd = f->fd,
+               .buf = (void *)p, .n = chunk, .off = off};
+      r = submit(&o);
+    }
     if (r == -EINTR) continue;
     if (r < 0) return (int)r;
     if (r == 0) return -EIO;
@@ -105,17 +178,18 @@ EDDY_API int eddy_file_pwrite(eddy_file *f, const void *buf, size_t n,
   return write_all(f, buf, n, off, 1);
 }
 
-EDDY_API int eddy_file_sync(eddy_file *f) {
+static int sync_file(eddy_file *f, int data_only) {
   if (!f) return -EINVAL;
-  fop o = {.op = OP_FSYNC, .fd = f->fd};
+  int done;
+  eddy__io_req q = {.op = EDDY__IO_FSYNC, .fd = f->fd, .flags = data_only};
+  long r = native(&q, &done);
+  if (done) return (int)r;
+  fop o = {.op = data_only ? OP_FDATASYNC : OP_FSYNC, .fd = f->fd};
   return (int)submit(&o);
 }
 
-EDDY_API int eddy_file_datasync(eddy_file *f) {
-  if (!f) return -EINVAL;
-  fop o = {.op = OP_FDATASYNC, .fd = f->fd};
-  return (int)submit(&o);
-}
+EDDY_API int eddy_file_sync(eddy_file *f) { return sync_file(f, 0); }
+EDDY_API int eddy_file_datasync(eddy_file *f) { return sync_file(f, 1); }
 
 EDDY_API int eddy_file_fd(const eddy_file *f) { return f ? f->fd : -1; }
 
@@ -126,8 +200,13 @@ EDDY_API int eddy_file_close(eddy_file *f) {
   int r;
   eddy_scope shield;
   if (eddy__self() && eddy_scope_enter(&shield, EDDY_FOREVER, EDDY_SCOPE_SHIELD) == 0) {
-    fop o = {.op = OP_CLOSE, .fd = f->fd};
-    r = (int)submit(&o);
+    int done;
+    eddy__io_req q = {.op = EDDY__IO_CLOSE, .fd = f->fd};
+    r = (int)native(&q, &done);
+    if (!done) {
+      fop o = {.op = OP_CLOSE, .fd = f->fd};
+      r = (int)submit(&o);
+    }
     eddy_scope_exit(&shield);
   } else {
     r = close(f->fd) == 0 ? 0 : -errno;

@@ -9,6 +9,7 @@
 struct eddy_listener {
   eddy_watch watch;
   int port;
+  int pending; /* a connection accepted as the last accept gave up, or -1 */
 };
 
 #include <sys/socket.h>

@@ -7,8 +7,13 @@
  * cancelled or timed out half-way consumes nothing: the bytes that did
  * arrive stay buffered for the next call ("cancelled means it did not
  * happen"). The buffer grows up to max_buffer and no further: a peer that
- * sends an endless line costs bounded memory and gets -EMSGSIZE. */
-#include "../core/internal.h"
+ * sends an endless line costs bounded memory and gets -EMSGSIZE.
+ *
+ * On a backend that runs whole operations (io_uring) a read is a receive
+ * straight into that buffer and a write a send of the caller's iovecs,
+ * both carried by the loop's one system call per turn; on epoll they are
+ * system calls of their own, made before waiting. */
+#include "../backend/backend.h"
 #include "eddy/net.h"
 
 #include <errno.h>
@@ -23,6 +28,7 @@ struct eddy_stream {
   size_t scanned; /* read_until: bytes already searched for the delimiter */
   int eof, err;
   int wr_shut;
+  int not_sock; /* a pipe or tty: read/write operations, not recv/send */
 };
 
 #define DEFAULT_BUF ((size_t)16 * 1024)
@@ -85,6 +91,40 @@ static int make_room(eddy_stream *s) {
   return 0;
 }
 
+/* fill() on io_uring: receive into the buffer. Bytes that arrive even
+ * though the wait was interrupted stay buffered, and the interruption is
+ * still reported. */
+static int fill_native(eddy_stream *s, eddy_task *t, eddy_time_t deadline) {
+  for (;;) {
+    eddy__io_req q = {.op = s->not_sock ? EDDY__IO_READ : EDDY__IO_RECV,
+                      .fd = s->watch.fd, .buf = s->buf + s->end,
+                      .len = s->cap - s->end, .off = -1};
+    int intr;
+    long n = eddy__io_call(t, &q, deadline, &intr);
+    if (n == -ENOTSOCK && !s->not_sock) {
+      s->not_sock = 1;
+      continue;
+    }
+    if (n > 0) {
+      s->end += (size_t)n;
+      return intr;
+    }
+    if (n == 0) {
+      s->eof = 1;
+      return intr;
+    }
+    if (intr) return intr;
+    if (n == -EINTR) continue;
+    if (n == -EAGAIN) { /* a non-blocking socket the kernel would not park */
+      int r = eddy_watch_wait(&s->watch, EDDY_READABLE, deadline);
+      if (r) return r;
+      continue;
+    }
+    s->err = (int)n;
+    return (int)n;
+  }
+}
+
 /* Read more bytes into the buffer: 0 (some arrived, or end of stream: see
  * s->eof), or an error. */
 static int fill(eddy_stream *s, eddy_time_t deadline) {
@@ -92,6 +132,8 @@ static int fill(eddy_stream *s, eddy_time_t deadline) {
   if (s->err) return s->err;
   int r = make_room(s);
   if (r) return r;
+  eddy_task *t = eddy__self();
+  if (t && eddy__io_native(t->loop)) return fill_native(s, t, deadline);
   for (;;) {
     ssize_t n = eddy__sys_recv(s->watch.fd, s->buf + s->end, s->cap - s->end);
     if (n > 0) {
@@ -197,13 +239,27 @@ EDDY_API int eddy_stream_writev(eddy_stream *s, const struct iovec *iov,
   if (s->wr_shut) return -EPIPE;
   struct iovec v[64];
   memcpy(v, iov, sizeof *v * (size_t)iovcnt);
+  int native = eddy__io_native(t->loop);
   int i = 0;
   while (i < iovcnt) {
     if (v[i].iov_len == 0) {
       i++;
       continue;
     }
-    ssize_t n = eddy__sys_sendv(s->watch.fd, v + i, iovcnt - i);
+    ssize_t n;
+    int intr = 0;
+    if (native) {
+      eddy__io_req q = {.op = s->not_sock ? EDDY__IO_WRITEV : EDDY__IO_SENDV,
+                        .fd = s->watch.fd, .iov = v + i, .iovcnt = iovcnt - i};
+      n = eddy__io_call(t, &q, deadline, &intr);
+      if (n == -ENOTSOCK && !s->not_sock) {
+        s->not_sock = 1;
+        continue;
+      }
+      if (intr && n < 0) return intr;
+    } else {
+      n = eddy__sys_sendv(s->watch.fd, v + i, iovcnt - i);
+    }
     if (n >= 0) {
       total += (size_t)n;
       if (sent) *sent = total;
@@ -214,6 +270,7 @@ EDDY_API int eddy_stream_writev(eddy_stream *s, const struct iovec *iov,
         n -= (ssize_t)k;
         if (v[i].iov_len == 0) i++;
       }
+      if (intr) return intr; /* what was sent is in *sent */
       continue;
     }
     if (n == -EINTR) continue;

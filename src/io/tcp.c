@@ -3,6 +3,7 @@
  * turn until one answers; accept backs off on EMFILE/ENFILE instead of
  * spinning on a listener that stays readable. */
 #include "io.h"
+#include "../backend/backend.h"
 #include "eddy/dns.h"
 
 #include <arpa/inet.h>
@@ -68,6 +69,7 @@ int eddy__listen_fd(int fd, const struct sockaddr *a, socklen_t len,
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;
   l->port = 0;
+  l->pending = -1;
   if (a->sa_family != AF_UNIX && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
     l->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
                                             : ((struct sockaddr_in6 *)&ss)->sin6_port);
@@ -102,8 +104,25 @@ EDDY_API int eddy_listener_accept(eddy_listener *l, eddy_stream **out,
   if (r) return r;
   if (!l || !out) return -EINVAL;
   *out = NULL;
+  int native = eddy__io_native(t->loop);
   for (;;) {
-    int fd = eddy__sys_accept(l->watch.fd, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd, intr = 0;
+    if (native) { /* the kernel parks the accept; no readiness round trip */
+      eddy__io_req q = {.op = EDDY__IO_ACCEPT, .fd = l->watch.fd,
+                        .flags = SOCK_NONBLOCK | SOCK_CLOEXEC};
+      if (l->pending >= 0) {
+        fd = l->pending;
+        l->pending = -1;
+      } else {
+        fd = (int)eddy__io_call(t, &q, deadline, &intr);
+      }
+      if (intr) {
+        if (fd >= 0) l->pending = fd; /* accepted as we gave up: keep it */
+        return intr;
+      }
+    } else {
+      fd = eddy__sys_accept(l->watch.fd, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    }
     if (fd >= 0) {
       set_opts(fd, opts);
       r = eddy_stream_from_fd(fd, opts, out);
@@ -129,6 +148,7 @@ EDDY_API int eddy_listener_accept(eddy_listener *l, eddy_stream **out,
 EDDY_API void eddy_listener_close(eddy_listener *l) {
   if (!l) return;
   int fd = l->watch.fd;
+  if (l->pending >= 0) eddy__sys_close(l->pending);
   eddy_watch_fini(&l->watch);
   if (fd >= 0) eddy__sys_close(fd);
   eddy__free(l);

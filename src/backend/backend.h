@@ -1,0 +1,101 @@
+/* backend.h: the seam between the loop and the kernel's I/O interface.
+ *
+ * A backend waits for I/O and timers (poll), tells a task when an fd is
+ * ready (wait_fd, watches), and may also run whole operations itself
+ * (call): io_uring receives, sends, reads files and accepts connections in
+ * the kernel, where epoll only reports readiness and leaves the system
+ * call to the caller. Everything above this seam is written against
+ * readiness; callers that can use whole operations ask eddy__io_native()
+ * first and fall back to the readiness path when it says no.
+ *
+ * The backend is chosen when the loop starts (eddy_loop_opts.backend, or
+ * the EDDY_BACKEND environment variable) by select.c. */
+#ifndef EDDY_BACKEND_H
+#define EDDY_BACKEND_H
+
+#include "../core/internal.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/* A whole operation for backends that run them (io_uring). */
+enum {
+  EDDY__IO_RECV,      /* recv(fd, buf, len) */
+  EDDY__IO_SENDV,     /* sendmsg(fd, iov, iovcnt), MSG_NOSIGNAL */
+  EDDY__IO_READ,      /* pread(fd, buf, len, off); off -1: current position */
+  EDDY__IO_WRITE,     /* pwrite(fd, buf, len, off); off -1: current position */
+  EDDY__IO_FSYNC,     /* fsync(fd); flags 1: fdatasync */
+  EDDY__IO_OPEN,      /* openat(AT_FDCWD, path, flags, mode) */
+  EDDY__IO_CLOSE,     /* close(fd) */
+  EDDY__IO_ACCEPT,    /* accept4(fd, NULL, NULL, flags) */
+  EDDY__IO_WRITEV,    /* writev(fd, iov, iovcnt) at the position: pipes */
+};
+
+typedef struct eddy__io_req {
+  int op;
+  int fd;
+  int flags;
+  int mode;
+  void *buf;
+  size_t len;
+  long long off;
+  const struct iovec *iov;
+  int iovcnt;
+  const char *path;
+} eddy__io_req;
+
+typedef struct eddy__backend {
+  const char *name;
+  int (*init)(eddy_loop *loop);
+  void (*fini)(eddy_loop *loop);
+  /* Wait for I/O and timers: timeout < 0 blocks until something happens.
+   * Runs due timers and cross-thread submissions before returning. */
+  int (*poll)(eddy_loop *loop, eddy_time_t timeout);
+  /* Park t until fd is ready for `events`: the ready mask or an error. */
+  int (*wait_fd)(eddy_task *t, int fd, unsigned events, eddy_time_t deadline);
+  int (*watch_init)(eddy_watch *w);
+  int (*watch_wait)(eddy_task *t, eddy_watch *w, unsigned event,
+                    eddy_time_t deadline);
+  void (*watch_fini)(eddy_watch *w);
+  /* Run a whole operation (NULL: this backend doesn't). Returns the
+   * operation's result (>= 0 or -errno). If the deadline passes or the
+   * task is cancelled first, the operation is cancelled in the kernel and
+   * awaited: *interrupted is set to -ETIMEDOUT/-ECANCELED, and the result
+   * is what the operation did anyway (-ECANCELED if nothing). Either way
+   * the kernel is done with req's buffers when this returns. */
+  long (*call)(eddy_task *t, const eddy__io_req *req, eddy_time_t deadline,
+               int *interrupted);
+} eddy__backend;
+
+extern const eddy__backend eddy__backend_epoll;
+#ifdef EDDY_HAVE_URING
+extern const eddy__backend eddy__backend_uring;
+#endif
+
+/* Helpers every backend's poll uses (select.c). */
+void eddy__evfd_drain(eddy_loop *loop);
+/* After waiting: advance a virtual clock when nothing happened, run due
+ * timers, then cross-thread submissions if the eventfd fired. */
+void eddy__poll_after(eddy_loop *loop, int nevents, eddy_time_t timeout,
+                      int submitted);
+/* Milliseconds for a poll timeout in ns, rounded up (never early). */
+static inline int eddy__timeout_ms(const eddy_loop *loop, eddy_time_t t) {
+  if (loop->virtual_clock) return 0; /* virtual time never sleeps */
+  if (t < 0) return -1;
+  return (int)((t + 999999) / 1000000);
+}
+
+/* The loop's backend runs whole operations (callers use ->call). */
+static inline int eddy__io_native(const eddy_loop *loop) {
+  return loop->backend->call != NULL;
+}
+
+/* Run req on the current task's loop's backend; the checkpoint is the
+ * caller's. Result and *interrupted as for ->call. */
+static inline long eddy__io_call(eddy_task *t, const eddy__io_req *req,
+                                 eddy_time_t deadline, int *interrupted) {
+  *interrupted = 0;
+  return t->loop->backend->call(t, req, deadline, interrupted);
+}
+
+#endif

@@ -1,0 +1,352 @@
+/* uring.c: the io_uring backend (liburing).
+ *
+ * The ring is set up single-issuer with deferred task work, so completions
+ * are posted only when the loop asks for them (one io_uring_enter per loop
+ * turn submits everything queued and reaps everything done); kernels
+ * without those flags get cooperative task running instead, and kernels
+ * or sandboxes without io_uring make the loop fall back to epoll (see
+ * select.c). SQPOLL stays off: on two cores a polling kernel thread takes
+ * the other core away from the program.
+ *
+ * Every operation is a `uop` on the waiting task's stack; its address is
+ * the SQE's user_data. A task never leaves while its operation is in the
+ * kernel: on timeout or cancellation it queues an async cancel and parks,
+ * uncancellably, until the operation's own completion arrives, which is
+ * prompt (a cancelled receive or poll completes at once) and means the
+ * kernel is done with the record and with the caller's buffers. So no
+ * operation state is ever allocated, and nothing can complete into freed
+ * memory.
+ *
+ * Readiness (eddy_wait_fd, watches) is a one-shot poll request per wait;
+ * streams, files and listeners use whole operations (->call) instead, so a
+ * busy connection costs no system call of its own: its receives and sends
+ * ride on the loop's one io_uring_enter per turn. */
+#include "backend.h"
+
+#include <liburing.h>
+#include <poll.h>
+#include <stdint.h>
+#include <string.h>
+
+/* memcheck does not know that the kernel fills receive buffers through the
+ * ring; say so, or it reports every received byte as uninitialised. */
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
+#endif
+
+
+#define UD_IGNORE 0u /* cancel requests: their completions carry nothing */
+#define UD_EVFD 1u   /* the multishot poll on the loop's eventfd */
+#define SQ_ENTRIES 256u
+#define CQ_ENTRIES 4096u
+
+typedef struct ring {
+  struct io_uring ring;
+  int up;         /* io_uring_queue_init succeeded */
+  int evfd_armed; /* the eventfd poll is live */
+} ring;
+
+typedef struct uop {
+  eddy__wait w;
+  int res;
+  int done;
+  int forced; /* eddy_watch_fini: the result the waiter reports */
+} uop;
+
+static ring *ring_of(eddy_loop *loop) { return loop->backend_data; }
+
+static struct io_uring_sqe *get_sqe(ring *r) {
+  struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+  if (unlikely(!sqe)) { /* queue full: hand it to the kernel, take a slot */
+    io_uring_submit(&r->ring);
+    sqe = io_uring_get_sqe(&r->ring);
+  }
+  return sqe;
+}
+
+static void arm_evfd(eddy_loop *loop, ring *r) {
+  struct io_uring_sqe *sqe = get_sqe(r);
+  if (!sqe) return;
+  io_uring_prep_poll_multishot(sqe, loop->evfd, POLLIN);
+  io_uring_sqe_set_data64(sqe, UD_EVFD);
+  r->evfd_armed = 1;
+}
+
+static int required_ops_present(struct io_uring *io) {
+  static const int ops[] = {IORING_OP_POLL_ADD, IORING_OP_ASYNC_CANCEL,
+                            IORING_OP_RECV,     IORING_OP_SENDMSG,
+                            IORING_OP_READ,     IORING_OP_WRITE,
+                            IORING_OP_FSYNC,    IORING_OP_OPENAT,
+                            IORING_OP_CLOSE,    IORING_OP_ACCEPT,
+                            IORING_OP_WRITEV};
+  struct io_uring_probe *p = io_uring_get_probe_ring(io);
+  if (!p) return 0;
+  int ok = 1;
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+    if (!io_uring_opcode_supported(p, ops[i])) ok = 0;
+  io_uring_free_probe(p);
+  return ok;
+}
+
+static int uring_init(eddy_loop *loop) {
+  int e = eddy__fault(EDDY_SYS_URING_SETUP);
+  if (e) return -e;
+  ring *r = eddy__calloc(1, sizeof *r);
+  if (!r) return -ENOMEM;
+  loop->backend_data = r;
+  struct io_uring_params p;
+  memset(&p, 0, sizeof p);
+  p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+            IORING_SETUP_CQSIZE;
+  p.cq_entries = CQ_ENTRIES;
+  int rc = io_uring_queue_init_params(SQ_ENTRIES, &r->ring, &p);
+  if (rc == -EINVAL) { /* before 6.1: no deferred task work */
+    memset(&p, 0, sizeof p);
+    p.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_CQSIZE;
+    p.cq_entries = CQ_ENTRIES;
+    rc = io_uring_queue_init_params(SQ_ENTRIES, &r->ring, &p);
+  }
+  if (rc) return rc == -EPERM || rc == -EINVAL ? -ENOSYS : rc;
+  r->up = 1;
+  /* Waits with a timeout need EXT_ARG (no timeout SQE per wait); a full
+   * completion queue must not drop completions (NODROP). */
+  if (!(p.features & IORING_FEAT_EXT_ARG) || !(p.features & IORING_FEAT_NODROP) ||
+      !(p.features & IORING_FEAT_RW_CUR_POS) || !required_ops_present(&r->ring))
+    return -ENOSYS;
+  arm_evfd(loop, r);
+  return 0;
+}
+
+static void uring_fini(eddy_loop *loop) {
+  ring *r = ring_of(loop);
+  if (!r) return;
+  if (r->up) io_uring_queue_exit(&r->ring);
+  eddy__free(r);
+  loop->backend_data = NULL;
+}
+
+static void complete(eddy_loop *loop, ring *r, struct io_uring_cqe *cqe,
+                     int *submitted) {
+  uint64_t ud = io_uring_cqe_get_data64(cqe);
+  if (ud == UD_IGNORE) return;
+  if (ud == UD_EVFD) {
+    if (!(cqe->flags & IORING_CQE_F_MORE)) r->evfd_armed = 0;
+    eddy__evfd_drain(loop);
+    *submitted = 1;
+    return;
+  }
+  uop *o = (uop *)(uintptr_t)ud;
+  o->res = cqe->res;
+  o->done = 1;
+  if (o->w.task->wait == &o->w) eddy__wake(&o->w, 0);
+}
+
+static int uring_poll(eddy_loop *loop, eddy_time_t timeout) {
+  ring *r = ring_of(loop);
+  if (unlikely(!r->evfd_armed)) arm_evfd(loop, r);
+  if (timeout == 0 || loop->virtual_clock) {
+    io_uring_submit_and_get_events(&r->ring);
+  } else {
+    struct __kernel_timespec ts, *tp = NULL;
+    if (timeout > 0) {
+      ts.tv_sec = timeout / 1000000000;
+      ts.tv_nsec = timeout % 1000000000;
+      tp = &ts;
+    }
+    struct io_uring_cqe *cqe;
+    io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1, tp, NULL);
+  }
+  unsigned head, n = 0;
+  int submitted = 0;
+  struct io_uring_cqe *cqe;
+  io_uring_for_each_cqe(&r->ring, head, cqe) {
+    n++;
+    complete(loop, r, cqe, &submitted);
+  }
+  io_uring_cq_advance(&r->ring, n);
+  eddy__poll_after(loop, (int)n, timeout, submitted);
+  return (int)n;
+}
+
+static void cancel_op(ring *r, uop *o) {
+  struct io_uring_sqe *sqe = get_sqe(r);
+  if (!sqe) return;
+  io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)o, 0);
+  io_uring_sqe_set_data64(sqe, UD_IGNORE);
+}
+
+/* Park until o completes (its SQE is queued). A timeout or cancellation
+ * cancels the operation and waits for its completion; *interrupted tells
+ * which. Returns the operation's result. */
+static int park_op(eddy_task *t, uop *o, eddy_time_t deadline,
+                   const char *what, void *pc, int *interrupted) {
+  eddy_loop *loop = t->loop;
+  loop->nfdwait++;
+  int r = eddy__park(&o->w, deadline, what, pc);
+  if (r) {
+    *interrupted = r;
+    if (!o->done) {
+      cancel_op(ring_of(loop), o);
+      while (!o->done) {
+        eddy__wait_init(&o->w, t);
+        o->w.cancellable = 0;
+        eddy__park(&o->w, EDDY_FOREVER, what, pc);
+      }
+    }
+  }
+  loop->nfdwait--;
+  return o->res;
+}
+
+static void uop_init(uop *o, eddy_task *t) {
+  eddy__wait_init(&o->w, t);
+  o->res = 0;
+  o->done = 0;
+  o->forced = 0;
+}
+
+static unsigned mask_of(int ev) {
+  unsigned m = 0;
+  if (ev & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)) m |= EDDY_READABLE;
+  if (ev & (POLLOUT | POLLHUP | POLLERR)) m |= EDDY_WRITABLE;
+  return m;
+}
+
+static int uring_wait_fd(eddy_task *t, int fd, unsigned events,
+                         eddy_time_t deadline) {
+  ring *r = ring_of(t->loop);
+  unsigned pm = 0;
+  if (events & EDDY_READABLE) pm |= POLLIN | POLLRDHUP;
+  if (events & EDDY_WRITABLE) pm |= POLLOUT;
+  if (deadline != EDDY_FOREVER && deadline <= eddy_now()) return -ETIMEDOUT;
+  struct io_uring_sqe *sqe = get_sqe(r);
+  if (!sqe) return -EBUSY;
+  uop o;
+  uop_init(&o, t);
+  io_uring_prep_poll_add(sqe, fd, pm);
+  io_uring_sqe_set_data(sqe, &o);
+  int intr = 0;
+  int res = park_op(t, &o, deadline, "fd", __builtin_return_address(0), &intr);
+  if (intr) return intr;
+  if (res < 0) return res;
+  unsigned m = mask_of(res);
+  return (int)(m & events ? m & events : m);
+}
+
+static int uring_watch_init(eddy_watch *w) {
+  (void)w; /* nothing to register: each wait is its own poll request */
+  return 0;
+}
+
+static int uring_watch_wait(eddy_task *t, eddy_watch *w, unsigned event,
+                            eddy_time_t deadline) {
+  int i = event == EDDY_WRITABLE;
+  if (w->waiter[i]) return -EBUSY;
+  if (deadline != EDDY_FOREVER && deadline <= eddy_now()) return -ETIMEDOUT;
+  ring *r = ring_of(t->loop);
+  struct io_uring_sqe *sqe = get_sqe(r);
+  if (!sqe) return -EBUSY;
+  uop o;
+  uop_init(&o, t);
+  io_uring_prep_poll_add(sqe, w->fd, i ? POLLOUT : POLLIN | POLLRDHUP);
+  io_uring_sqe_set_data(sqe, &o);
+  w->waiter[i] = &o;
+  int intr = 0;
+  int res = park_op(t, &o, deadline, i ? "write" : "read",
+                    __builtin_return_address(0), &intr);
+  if (o.forced) return o.forced; /* the watch is gone: don't touch it */
+  w->waiter[i] = NULL;
+  if (intr) return intr;
+  return res < 0 ? res : 0;
+}
+
+static void uring_watch_fini(eddy_watch *w) {
+  ring *r = ring_of(w->loop);
+  for (int i = 0; i < 2; i++) {
+    uop *o = w->waiter[i];
+    if (!o) continue;
+    w->waiter[i] = NULL;
+    o->forced = -EBADF;
+    if (!o->done) cancel_op(r, o);
+  }
+}
+
+static long uring_call(eddy_task *t, const eddy__io_req *q,
+                       eddy_time_t deadline, int *interrupted) {
+  static const int fault_kind[] = {
+      [EDDY__IO_RECV] = EDDY_SYS_RECV,   [EDDY__IO_SENDV] = EDDY_SYS_SEND,
+      [EDDY__IO_READ] = EDDY_SYS_READ,   [EDDY__IO_WRITE] = EDDY_SYS_WRITE,
+      [EDDY__IO_FSYNC] = EDDY_SYS_WRITE, [EDDY__IO_OPEN] = EDDY_SYS_OPEN,
+      [EDDY__IO_CLOSE] = EDDY_SYS_CLOSE, [EDDY__IO_ACCEPT] = EDDY_SYS_ACCEPT,
+      [EDDY__IO_WRITEV] = EDDY_SYS_WRITE,
+  };
+  static const char *const what[] = {
+      [EDDY__IO_RECV] = "recv",   [EDDY__IO_SENDV] = "send",
+      [EDDY__IO_READ] = "read",   [EDDY__IO_WRITE] = "write",
+      [EDDY__IO_FSYNC] = "fsync", [EDDY__IO_OPEN] = "open",
+      [EDDY__IO_CLOSE] = "close", [EDDY__IO_ACCEPT] = "accept",
+      [EDDY__IO_WRITEV] = "write",
+  };
+  if (q->op < EDDY__IO_RECV || q->op > EDDY__IO_WRITEV) return -EINVAL;
+  int e = eddy__fault(fault_kind[q->op]);
+  if (e) return -e;
+  ring *r = ring_of(t->loop);
+  struct io_uring_sqe *sqe = get_sqe(r);
+  if (!sqe) return -EBUSY;
+  struct msghdr msg; /* read by the kernel until the send completes */
+  __u64 off = q->off < 0 ? (__u64)-1 : (__u64)q->off;
+  switch (q->op) {
+  case EDDY__IO_RECV:
+    io_uring_prep_recv(sqe, q->fd, q->buf, q->len, 0);
+    break;
+  case EDDY__IO_SENDV:
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = (struct iovec *)q->iov;
+    msg.msg_iovlen = (size_t)q->iovcnt;
+    io_uring_prep_sendmsg(sqe, q->fd, &msg, MSG_NOSIGNAL);
+    break;
+  case EDDY__IO_READ:
+    io_uring_prep_read(sqe, q->fd, q->buf, (unsigned)q->len, off);
+    break;
+  case EDDY__IO_WRITE:
+    io_uring_prep_write(sqe, q->fd, q->buf, (unsigned)q->len, off);
+    break;
+  case EDDY__IO_FSYNC:
+    io_uring_prep_fsync(sqe, q->fd, q->flags ? IORING_FSYNC_DATASYNC : 0);
+    break;
+  case EDDY__IO_OPEN:
+    io_uring_prep_openat(sqe, AT_FDCWD, q->path, q->flags, (mode_t)q->mode);
+    break;
+  case EDDY__IO_CLOSE:
+    io_uring_prep_close(sqe, q->fd);
+    break;
+  case EDDY__IO_ACCEPT:
+    io_uring_prep_accept(sqe, q->fd, NULL, NULL, q->flags);
+    break;
+  case EDDY__IO_WRITEV:
+    io_uring_prep_writev(sqe, q->fd, q->iov, (unsigned)q->iovcnt, (__u64)-1);
+    break;
+  }
+  uop o;
+  uop_init(&o, t);
+  io_uring_sqe_set_data(sqe, &o);
+  int res = park_op(t, &o, deadline, what[q->op], __builtin_return_address(0),
+                    interrupted);
+  if (res > 0 && (q->op == EDDY__IO_RECV || q->op == EDDY__IO_READ))
+    VALGRIND_MAKE_MEM_DEFINED(q->buf, (size_t)res);
+  return res;
+}
+
+const eddy__backend eddy__backend_uring = {
+    .name = "io_uring",
+    .init = uring_init,
+    .fini = uring_fini,
+    .poll = uring_poll,
+    .wait_fd = uring_wait_fd,
+    .watch_init = uring_watch_init,
+    .watch_wait = uring_watch_wait,
+    .watch_fini = uring_watch_fini,
+    .call = uring_call,
+};

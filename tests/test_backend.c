@@ -1,0 +1,278 @@
+/* test_backend.c: choosing the I/O backend, and the behaviour that is the
+ * io_uring backend's own: operations the kernel holds while the task waits
+ * (cancelled and awaited, never completing into a dead frame), watches
+ * closed under a waiter, injected failures, files on the ring. The rest of
+ * the I/O suite runs on both backends through EDDY_BACKEND (see
+ * scripts/test-all.sh). */
+#include "test.h"
+
+#include <sys/socket.h>
+#include <time.h>
+
+static int name_is(void *arg) {
+  const char *want = arg;
+  return strcmp(eddy_backend_name(), want) == 0 ? 0 : 1;
+}
+
+static const eddy_loop_opts on_epoll = {.backend = EDDY_BACKEND_EPOLL};
+#ifdef EDDY_HAVE_URING
+static const eddy_loop_opts on_uring = {.backend = EDDY_BACKEND_IO_URING};
+#endif
+
+TEST(environment_variable_chooses_backend) {
+  setenv("EDDY_BACKEND", "epoll", 1);
+  ASSERT_RC(eddy_run(name_is, "epoll"), 0);
+#ifdef EDDY_HAVE_URING
+  setenv("EDDY_BACKEND", "io_uring", 1);
+  ASSERT_RC(eddy_run(name_is, "io_uring"), 0);
+#endif
+  setenv("EDDY_BACKEND", "kqueue", 1);
+  ASSERT_RC(eddy_run(name_is, "epoll"), -EINVAL);
+  ASSERT(eddy_backend_name() == NULL); /* outside a loop */
+}
+
+TEST(explicit_choice_beats_environment) {
+  setenv("EDDY_BACKEND", "io_uring", 1);
+  ASSERT_RC(eddy_run_opts(name_is, "epoll", &on_epoll), 0);
+  eddy_loop_opts bad = {.backend = 7};
+  ASSERT_RC(eddy_run_opts(name_is, "epoll", &bad), -EINVAL);
+}
+
+/* Without liburing the build has epoll alone: AUTO takes it, and an
+ * explicit io_uring fails. */
+#ifdef EDDY_HAVE_URING
+#define URING_NAME "io_uring"
+#else
+#define URING_NAME "epoll"
+#endif
+TEST(auto_prefers_io_uring_where_it_works) {
+  unsetenv("EDDY_BACKEND");
+  ASSERT_RC(eddy_run(name_is, URING_NAME), 0);
+}
+
+TEST(uring_setup_failure_falls_back_to_epoll_in_auto) {
+  unsetenv("EDDY_BACKEND");
+  eddy__fault_set(EDDY_SYS_URING_SETUP, 0, ENOSYS, 1);
+  ASSERT_RC(eddy_run(name_is, "epoll"), 0);
+}
+
+TEST(unavailable_io_uring_fails_an_explicit_choice) {
+  eddy__fault_set(EDDY_SYS_URING_SETUP, 0, ENOSYS, 1);
+  eddy_loop_opts o = {.backend = EDDY_BACKEND_IO_URING};
+  ASSERT_RC(eddy_run_opts(name_is, "io_uring", &o), -ENOSYS);
+}
+
+/* ---- behaviour on each backend (run twice: epoll and io_uring) */
+
+static void run_both(eddy_task_fn fn) {
+  ASSERT_RC(eddy_run_opts(fn, NULL, &on_epoll), 0);
+#ifdef EDDY_HAVE_URING
+  ASSERT_RC(eddy_run_opts(fn, NULL, &on_uring), 0);
+#endif
+}
+
+/* A receive the kernel holds when the deadline passes: the call returns
+ * -ETIMEDOUT, and the stream still works (no stale completion lands later
+ * in the buffer or in a dead stack frame). */
+static int recv_timeout_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &s), 0);
+  char buf[8];
+  ASSERT_RC(eddy_stream_read(s, buf, sizeof buf, eddy_deadline_in(EDDY_MSEC(5))),
+            -ETIMEDOUT);
+  ASSERT_EQ(write(sv[1], "ab\n", 3), 3);
+  const char *line;
+  size_t len;
+  ASSERT_RC(eddy_stream_read_until(s, '\n', 16, &line, &len, EDDY_FOREVER), 0);
+  ASSERT_EQ(len, 3);
+  ASSERT(memcmp(line, "ab\n", 3) == 0);
+  close(sv[1]);
+  eddy_stream_close(s);
+  return 0;
+}
+TEST(held_receive_times_out_and_stream_stays_usable) { run_both(recv_timeout_main); }
+
+static int blocked_reader(void *arg) {
+  eddy_stream *s = arg;
+  char buf[8];
+  long n = eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER);
+  return (int)n;
+}
+static int recv_cancel_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &s), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, blocked_reader, s), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0);
+  eddy_cancel(t);
+  int res;
+  ASSERT_RC(eddy_join(t, &res), 0);
+  ASSERT_RC(res, -ECANCELED);
+  /* bytes sent now are read by the next call, none lost */
+  ASSERT_EQ(write(sv[1], "xyz", 3), 3);
+  char buf[8];
+  ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER), 3);
+  close(sv[1]);
+  eddy_stream_close(s);
+  return 0;
+}
+TEST(held_receive_cancelled_loses_nothing) { run_both(recv_cancel_main); }
+
+static eddy_watch watch;
+static int watch_waiter(void *arg) {
+  (void)arg;
+  return eddy_watch_wait(&watch, EDDY_READABLE, EDDY_FOREVER);
+}
+static int watch_fini_main(void *arg) {
+  (void)arg;
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_NONBLOCK), 0);
+  ASSERT_RC(eddy_watch_init(&watch, p[0]), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, watch_waiter, NULL), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0);
+  eddy_watch_fini(&watch); /* closes the registration under the waiter */
+  close(p[0]);
+  int res;
+  ASSERT_RC(eddy_join(t, &res), 0);
+  ASSERT_RC(res, -EBADF);
+  close(p[1]);
+  return 0;
+}
+TEST(watch_closed_under_a_waiter_wakes_it_with_ebadf) { run_both(watch_fini_main); }
+
+static int wait_fd_main(void *arg) {
+  (void)arg;
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  ASSERT_RC(eddy_wait_fd(p[0], EDDY_READABLE, eddy_deadline_in(EDDY_MSEC(3))),
+            -ETIMEDOUT);
+  ASSERT_EQ(write(p[1], "x", 1), 1);
+  ASSERT_EQ(eddy_wait_fd(p[0], EDDY_READABLE, EDDY_FOREVER), EDDY_READABLE);
+  ASSERT_EQ(eddy_wait_fd(p[1], EDDY_WRITABLE, EDDY_FOREVER), EDDY_WRITABLE);
+  close(p[1]); /* hang-up reads as readable */
+  ASSERT(eddy_wait_fd(p[0], EDDY_READABLE, EDDY_FOREVER) & EDDY_READABLE);
+  close(p[0]);
+  return 0;
+}
+TEST(wait_fd_timeout_readiness_and_hangup) { run_both(wait_fd_main); }
+
+static int reset_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &s), 0);
+  eddy__fault_set(EDDY_SYS_RECV, 0, ECONNRESET, 1);
+  char buf[4];
+  ASSERT_RC(eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER), -ECONNRESET);
+  ASSERT_RC(eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER), -ECONNRESET);
+  eddy__fault_set(EDDY_SYS_SEND, 0, EPIPE, 1);
+  ASSERT_RC(eddy_stream_write(s, "x", 1, NULL, EDDY_FOREVER), -EPIPE);
+  eddy__fault_clear();
+  eddy_stream_close(s);
+  close(sv[1]);
+  return 0;
+}
+TEST(injected_reset_and_broken_pipe_reach_the_caller) { run_both(reset_main); }
+
+static int accept_timeout_main(void *arg) {
+  (void)arg;
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
+  eddy_stream *c;
+  ASSERT_RC(eddy_listener_accept(l, &c, NULL, eddy_deadline_in(EDDY_MSEC(3))),
+            -ETIMEDOUT);
+  eddy_stream *out;
+  ASSERT_RC(eddy_tcp_connect("127.0.0.1", eddy_listener_port(l), NULL,
+                             EDDY_FOREVER, &out),
+            0);
+  ASSERT_RC(eddy_listener_accept(l, &c, NULL, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_stream_write(out, "hi", 2, NULL, EDDY_FOREVER), 0);
+  char buf[4];
+  ASSERT_EQ(eddy_stream_read(c, buf, sizeof buf, EDDY_FOREVER), 2);
+  eddy_stream_shutdown(out);
+  eddy_stream_close(c);
+  eddy_stream_close(out);
+  eddy_listener_close(l);
+  return 0;
+}
+TEST(accept_times_out_then_accepts) { run_both(accept_timeout_main); }
+
+static char path[64];
+static int file_main(void *arg) {
+  (void)arg;
+  eddy_file *f;
+  ASSERT_RC(eddy_file_open(path, O_RDWR | O_CREAT | O_TRUNC, 0600, &f), 0);
+  ASSERT_RC(eddy_file_write(f, "hello world", 11), 0);
+  ASSERT_RC(eddy_file_pwrite(f, "W", 1, 6), 0);
+  ASSERT_RC(eddy_file_datasync(f), 0);
+  ASSERT_RC(eddy_file_sync(f), 0);
+  char buf[16] = {0};
+  ASSERT_EQ(eddy_file_pread(f, buf, sizeof buf, 0), 11);
+  ASSERT(memcmp(buf, "hello World", 11) == 0);
+  ASSERT_EQ(eddy_file_pread(f, buf, sizeof buf, 11), 0); /* end of file */
+  /* a read in a cancelled scope does not happen */
+  eddy_scope sc;
+  ASSERT_RC(eddy_scope_enter(&sc, EDDY_FOREVER, 0), 0);
+  eddy_scope_cancel(&sc);
+  ASSERT_RC(eddy_file_pread(f, buf, 4, 0), -ECANCELED);
+  eddy_scope_exit(&sc);
+  ASSERT_RC(eddy_file_close(f), 0);
+  ASSERT_RC(eddy_file_open("/nonexistent/x", O_RDONLY, 0, &f), -ENOENT);
+  unlink(path);
+  return 0;
+}
+TEST(file_operations_and_cancelled_read) {
+  snprintf(path, sizeof path, "/tmp/eddy-backend-%d", (int)getpid());
+  run_both(file_main);
+}
+
+/* On epoll a read the page cache can answer must not queue behind the
+ * thread pool: with the pool's only thread busy for 300 ms, the read
+ * still returns before that job ends. */
+static volatile int pool_job_done;
+static int slow_job(void *arg) {
+  (void)arg;
+  struct timespec ts = {0, 300 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  pool_job_done = 1;
+  return 0;
+}
+static int occupy_pool(void *arg) {
+  (void)arg;
+  int res;
+  return eddy_to_thread(slow_job, NULL, &res);
+}
+static int nowait_main(void *arg) {
+  (void)arg;
+  eddy_pool_opts po = {.threads = 1};
+  ASSERT_RC(eddy_pool_configure(&po), 0);
+  eddy_file *f;
+  ASSERT_RC(eddy_file_open(path, O_RDONLY, 0, &f), 0); /* uses the pool */
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, occupy_pool, NULL), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0); /* the job is running */
+  char buf[8];
+  ASSERT_EQ(eddy_file_pread(f, buf, 5, 0), 5);
+  ASSERT(memcmp(buf, "cache", 5) == 0);
+  ASSERT_EQ(pool_job_done, 0);
+  ASSERT_RC(eddy_join(t, NULL), 0);
+  ASSERT_RC(eddy_file_close(f), 0);
+  return 0;
+}
+TEST(epoll_page_cache_read_does_not_wait_for_the_pool) {
+  snprintf(path, sizeof path, "/tmp/eddy-nowait-%d", (int)getpid());
+  FILE *fp = fopen(path, "w");
+  ASSERT(fp != NULL);
+  fputs("cached", fp);
+  fclose(fp);
+  ASSERT_RC(eddy_run_opts(nowait_main, NULL, &on_epoll), 0);
+  unlink(path);
+}
