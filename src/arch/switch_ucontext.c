@@ -33,7 +33,8 @@ static void start(void) {
 
 void *eddy__ctx_make(void *stack_lo, void *stack_hi, eddy__entry_fn entry) {
   uintptr_t top = ((uintptr_t)stack_hi - sizeof(ctx_record)) & ~(uintptr_t)63;
-  ctx_record *r = (ctx_record *)top;
+  /* volatile: getcontext returns twice as far as gcc -O2 knows */
+  ctx_record *volatile r = (ctx_record *)top;
   if (getcontext(&r->uc) != 0) return NULL;
   r->uc.uc_stack.ss_sp = stack_lo;
   r->uc.uc_stack.ss_size = top - (uintptr_t)stack_lo;
