@@ -276,3 +276,26 @@ TEST(epoll_page_cache_read_does_not_wait_for_the_pool) {
   ASSERT_RC(eddy_run_opts(nowait_main, NULL, &on_epoll), 0);
   unlink(path);
 }
+
+/* epoll skips the read that could only say EAGAIN after a short read; an
+ * end of stream that arrived with the data raises no later edge, and must
+ * still be seen. */
+static int eof_with_data_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &s), 0);
+  char buf[8];
+  ASSERT_EQ(write(sv[1], "ab", 2), 2);
+  ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER), 2);
+  ASSERT_EQ(write(sv[1], "cd", 2), 2);
+  shutdown(sv[1], SHUT_WR);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(1)), 0); /* let the loop see both edges */
+  ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, eddy_deadline_in(EDDY_SEC(5))), 2);
+  ASSERT_RC(eddy_stream_read(s, buf, sizeof buf, eddy_deadline_in(EDDY_SEC(5))), EDDY_DONE);
+  close(sv[1]);
+  eddy_stream_close(s);
+  return 0;
+}
+TEST(end_of_stream_after_a_short_read_is_seen) { run_both(eof_with_data_main); }

@@ -40,8 +40,9 @@ static unsigned mask_of(uint32_t ev) {
   return m;
 }
 
-static void watch_event(eddy_watch *w, unsigned m) {
+static void watch_event(eddy_watch *w, unsigned m, uint32_t ev) {
   w->ready |= m;
+  if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) w->ready |= EDDY__WATCH_HUP;
   for (int i = 0; i < 2; i++) {
     unsigned bit = i ? EDDY_WRITABLE : EDDY_READABLE;
     if ((m & bit) && w->waiter[i]) {
@@ -69,7 +70,7 @@ static int epoll_poll(eddy_loop *loop, eddy_time_t timeout) {
       submitted = 1;
       break;
     case TAG_WATCH:
-      watch_event((eddy_watch *)(p & ~(uintptr_t)3), m);
+      watch_event((eddy_watch *)(p & ~(uintptr_t)3), m, evs[i].events);
       break;
     case TAG_ONESHOT: {
       oneshot *o = (oneshot *)(p & ~(uintptr_t)3);

@@ -64,6 +64,11 @@ typedef struct eddy__wait {
   void *data;       /* primitive-specific payload */
 } eddy__wait;
 
+/* eddy_watch.ready: besides EDDY_READABLE/WRITABLE edges, a sticky bit
+ * saying the peer hung up or the socket failed (epoll): an end that raises
+ * no further edge, so readers must not wait for one. */
+#define EDDY__WATCH_HUP 0x100u
+
 /* ---------------------------------------------------------------- tasks */
 enum { EDDY__READY = 1, EDDY__RUNNING, EDDY__WAITING, EDDY__DONE };
 enum {

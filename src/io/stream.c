@@ -29,6 +29,7 @@ struct eddy_stream {
   int eof, err;
   int wr_shut;
   int not_sock; /* a pipe or tty: read/write operations, not recv/send */
+  int drained;  /* epoll: the last read was short, the socket is empty */
 };
 
 #define DEFAULT_BUF ((size_t)16 * 1024)
@@ -135,9 +136,22 @@ static int fill(eddy_stream *s, eddy_time_t deadline) {
   eddy_task *t = eddy__self();
   if (t && eddy__io_native(t->loop)) return fill_native(s, t, deadline);
   for (;;) {
-    ssize_t n = eddy__sys_recv(s->watch.fd, s->buf + s->end, s->cap - s->end);
+    /* A read shorter than the room we offered emptied the socket, and
+     * bytes arriving after it raise a new edge: so wait for that edge
+     * rather than make a read that can only say EAGAIN. Edges are only
+     * counted from just before the read on. A hang-up seen earlier raises
+     * no new edge, so then the read is made (it returns the end). */
+    if (s->drained && !(s->watch.ready & EDDY__WATCH_HUP)) {
+      s->drained = 0;
+      r = eddy_watch_wait(&s->watch, EDDY_READABLE, deadline);
+      if (r) return r;
+    }
+    s->watch.ready &= ~(unsigned)EDDY_READABLE;
+    size_t room = s->cap - s->end;
+    ssize_t n = eddy__sys_recv(s->watch.fd, s->buf + s->end, room);
     if (n > 0) {
       s->end += (size_t)n;
+      s->drained = (size_t)n < room;
       return 0;
     }
     if (n == 0) {
