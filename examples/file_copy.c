@@ -1,7 +1,8 @@
 /* file_copy.c: copy a file by streaming chunks: FOR over the source's
  * chunks, each written to the destination; both files are context managers
- * that close themselves. Reads and writes run on the thread pool, so the
- * loop stays free for other tasks.
+ * that close themselves. Reads and writes are ring operations on io_uring
+ * and run on the thread pool on epoll, so the loop stays free for other
+ * tasks either way.
  *
  *   ./file_copy SRC DST */
 #include <eddy.h>

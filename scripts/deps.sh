@@ -15,6 +15,7 @@ have ninja || need+=(ninja-build)
 [ -f /usr/include/valgrind/valgrind.h ] || need+=(valgrind)
 [ -f /usr/include/ares.h ] || need+=(libc-ares-dev)
 [ -f /usr/include/liburing.h ] || need+=(liburing-dev)
+have socat || need+=(socat) # a real peer for the I/O examples' tests
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -52,6 +52,15 @@ EDDY_API int eddy_tcp_connect(const char *host, int port,
 /* Wrap an already connected, non-blocking socket or pipe fd. */
 EDDY_API int eddy_stream_from_fd(int fd, const eddy_stream_opts *opts,
                                  eddy_stream **out);
+/* The process's stdin (0), stdout (1) or stderr (2), or any inherited fd,
+ * as a stream of its own: whatever the fd is (terminal, pipe, socket,
+ * regular file), reads and writes never block the loop, and the fd itself
+ * is left as it was (pipes and terminals are reopened with O_NONBLOCK
+ * rather than switched to it under the shell's feet; regular files go
+ * through the file layer). Closing the stream closes its own descriptor,
+ * never fd itself. */
+EDDY_API int eddy_stdio_stream(int fd, const eddy_stream_opts *opts,
+                               eddy_stream **out);
 
 /* Unix stream sockets: listen on / connect to a filesystem path (an
  * existing socket file at the path is replaced by listen). */

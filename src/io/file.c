@@ -7,6 +7,7 @@
  * does it go to the thread pool, packing its arguments in a small struct
  * on the caller's stack. Results come back as -errno either way. */
 #include "../backend/backend.h"
+#include "io.h"
 #include "eddy/file.h"
 #include "eddy/thread.h"
 
@@ -105,33 +106,50 @@ EDDY_API int eddy_file_open(const char *path, int flags, int mode,
 
 /* A read at off (-1: the file position) that never waits for the disk:
  * the byte count, or -EAGAIN when the pool must do it. */
-static long read_nowait(eddy_file *f, void *buf, size_t n, off_t off) {
-  if (f->no_nowait || n == 0) return -EAGAIN;
+static long read_nowait(int fd, void *buf, size_t n, off_t off,
+                        int *no_nowait) {
+  if (*no_nowait || n == 0) return -EAGAIN;
   struct iovec v = {.iov_base = buf, .iov_len = n};
-  ssize_t r = preadv2(f->fd, &v, 1, off, RWF_NOWAIT);
+  ssize_t r = preadv2(fd, &v, 1, off, RWF_NOWAIT);
   if (r >= 0) return r;
   if (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS) {
-    f->no_nowait = 1;
+    *no_nowait = 1;
     return -EAGAIN;
   }
   return errno == EAGAIN ? -EAGAIN : -errno;
 }
 
-static long read_at(eddy_file *f, void *buf, size_t n, off_t off) {
+long eddy__fd_read(int fd, void *buf, size_t n, off_t off, int *no_nowait) {
   int done;
   if (n > 0x7ffff000) n = 0x7ffff000; /* what one read(2) transfers */
-  eddy__io_req q = {.op = EDDY__IO_READ, .fd = f->fd, .buf = buf, .len = n,
+  eddy__io_req q = {.op = EDDY__IO_READ, .fd = fd, .buf = buf, .len = n,
                     .off = off};
   long r = native(&q, &done);
   if (done) return r;
   eddy_task *t;
   int c = eddy__checkpoint(&t);
   if (c) return c;
-  r = read_nowait(f, buf, n, off);
+  r = read_nowait(fd, buf, n, off, no_nowait);
   if (r != -EAGAIN) return r;
-  fop o = {.op = off < 0 ? OP_READ : OP_PREAD, .fd = f->fd, .buf = buf,
+  fop o = {.op = off < 0 ? OP_READ : OP_PREAD, .fd = fd, .buf = buf, .n = n,
+           .off = off};
+  return submit(&o);
+}
+
+long eddy__fd_write(int fd, const void *buf, size_t n, off_t off) {
+  if (n > 0x7ffff000) n = 0x7ffff000;
+  eddy__io_req q = {.op = EDDY__IO_WRITE, .fd = fd, .buf = (void *)buf,
+                    .len = n, .off = off};
+  int done;
+  long r = native(&q, &done);
+  if (done) return r;
+  fop o = {.op = off < 0 ? OP_WRITE : OP_PWRITE, .fd = fd, .buf = (void *)buf,
            .n = n, .off = off};
   return submit(&o);
+}
+
+static long read_at(eddy_file *f, void *buf, size_t n, off_t off) {
+  return eddy__fd_read(f->fd, buf, n, off, &f->no_nowait);
 }
 
 EDDY_API long eddy_file_read(eddy_file *f, void *buf, size_t n) {
@@ -149,16 +167,7 @@ static int write_all(eddy_file *f, const void *buf, size_t n, off_t off,
   if (!f || (!buf && n) || off < 0) return -EINVAL;
   const char *p = buf;
   while (n > 0) {
-    size_t chunk = n > 0x7ffff000 ? 0x7ffff000 : n;
-    eddy__io_req q = {.op = EDDY__IO_WRITE, .fd = f->fd, .buf = (void *)p,
-                      .len = chunk, .off = positional ? off : -1};
-    int done;
-    long r = native(&q, &done);
-    if (!done) {
-      fop o = {.op = positional ? OP_PWRITE : OP_WRITE, .fd = f->fd,
-               .buf = (void *)p, .n = chunk, .off = off};
-      r = submit(&o);
-    }
+    long r = eddy__fd_write(f->fd, p, n, positional ? off : -1);
     if (r == -EINTR) continue;
     if (r < 0) return (int)r;
     if (r == 0) return -EIO;

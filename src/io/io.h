@@ -23,4 +23,11 @@ int eddy__inet_addr(const char *host, int port, struct sockaddr_storage *ss,
 int eddy__listen_fd(int fd, const struct sockaddr *a, socklen_t len,
                     int backlog, eddy_listener **out);
 
+/* One read or write of a regular file at off (-1: the file position),
+ * never blocking the loop: a ring operation on io_uring; on epoll a
+ * RWF_NOWAIT read from the page cache, else the thread pool (file.c).
+ * *no_nowait remembers a filesystem that refuses RWF_NOWAIT. */
+long eddy__fd_read(int fd, void *buf, size_t n, off_t off, int *no_nowait);
+long eddy__fd_write(int fd, const void *buf, size_t n, off_t off);
+
 #endif

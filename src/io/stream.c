@@ -14,6 +14,7 @@
  * both carried by the loop's one system call per turn; on epoll they are
  * system calls of their own, made before waiting. */
 #include "../backend/backend.h"
+#include "io.h"
 #include "eddy/net.h"
 
 #include <errno.h>
@@ -30,6 +31,9 @@ struct eddy_stream {
   int wr_shut;
   int not_sock; /* a pipe or tty: read/write operations, not recv/send */
   int drained;  /* epoll: the last read was short, the socket is empty */
+  int regular;  /* a regular file (redirected stdio) epoll cannot watch:
+                 * reads and writes go through the file layer */
+  int no_nowait;
 };
 
 #define DEFAULT_BUF ((size_t)16 * 1024)
@@ -51,6 +55,11 @@ EDDY_API int eddy_stream_from_fd(int fd, const eddy_stream_opts *o,
     return -ENOMEM;
   }
   int r = eddy_watch_init(&s->watch, fd);
+  if (r == -EPERM) { /* epoll refuses regular files: always "ready" */
+    s->regular = 1;
+    s->not_sock = 1;
+    r = 0;
+  }
   if (r) {
     eddy__free(s->buf);
     eddy__free(s);
@@ -135,6 +144,14 @@ static int fill(eddy_stream *s, eddy_time_t deadline) {
   if (r) return r;
   eddy_task *t = eddy__self();
   if (t && eddy__io_native(t->loop)) return fill_native(s, t, deadline);
+  if (s->regular) {
+    long n = eddy__fd_read(s->watch.fd, s->buf + s->end, s->cap - s->end, -1,
+                           &s->no_nowait);
+    if (n > 0) s->end += (size_t)n;
+    else if (n == 0) s->eof = 1;
+    else if (n != -ECANCELED && n != -ETIMEDOUT) s->err = (int)n;
+    return n < 0 ? (int)n : 0;
+  }
   for (;;) {
     /* A read shorter than the room we offered emptied the socket, and
      * bytes arriving after it raise a new edge: so wait for that edge
@@ -262,7 +279,10 @@ EDDY_API int eddy_stream_writev(eddy_stream *s, const struct iovec *iov,
     }
     ssize_t n;
     int intr = 0;
-    if (native) {
+    if (s->regular) {
+      n = eddy__fd_write(s->watch.fd, v[i].iov_base, v[i].iov_len, -1);
+      if (n == -EAGAIN) n = -EIO; /* a regular file is never "full" */
+    } else if (native) {
       eddy__io_req q = {.op = s->not_sock ? EDDY__IO_WRITEV : EDDY__IO_SENDV,
                         .fd = s->watch.fd, .iov = v + i, .iovcnt = iovcnt - i};
       n = eddy__io_call(t, &q, deadline, &intr);
@@ -305,7 +325,11 @@ EDDY_API int eddy_stream_shutdown(eddy_stream *s) {
   if (!s) return -EINVAL;
   if (s->wr_shut) return 0;
   s->wr_shut = 1;
-  if (shutdown(s->watch.fd, SHUT_WR) != 0 && errno != ENOTSOCK) return -errno;
+  if (s->not_sock) return 0;
+  if (shutdown(s->watch.fd, SHUT_WR) != 0) {
+    if (errno != ENOTSOCK) return -errno;
+    s->not_sock = 1;
+  }
   return 0;
 }
 
@@ -321,9 +345,10 @@ EDDY_API int eddy_stream_close(eddy_stream *s) {
                                         : EDDY_FOREVER;
     if (eddy_scope_enter(&shield, grace, EDDY_SCOPE_SHIELD) == 0) {
       eddy_stream_shutdown(s);
-      /* read until the peer closes, so it sees a clean end and not a reset */
+      /* read until the peer closes, so it sees a clean end and not a reset
+       * (sockets only: a pipe or a terminal has no such peer to wait for) */
       s->start = s->end = 0;
-      while (!s->eof && !s->err) {
+      while (!s->not_sock && !s->eof && !s->err) {
         int r = fill(s, EDDY_FOREVER);
         if (r) break;
         s->start = s->end = 0;
@@ -332,7 +357,7 @@ EDDY_API int eddy_stream_close(eddy_stream *s) {
     }
   }
   int fd = s->watch.fd;
-  eddy_watch_fini(&s->watch);
+  if (!s->regular) eddy_watch_fini(&s->watch);
   if (fd >= 0) rc = eddy__sys_close(fd);
   eddy__free(s->buf);
   eddy__free(s);
