@@ -18,10 +18,12 @@ def free_port():
 
 
 class Server:
-    def __init__(self, *args, data=None):
+    def __init__(self, *args, data=None, http=False):
         self.port = free_port()
+        self.http_port = free_port() if http else 0  # 0: no web port
         self.data = data or tempfile.mkdtemp(prefix="eddy-chat-test-")
-        self.p = subprocess.Popen([BIN, "--port", str(self.port), "--data-dir", self.data, *args],
+        self.p = subprocess.Popen([BIN, "--port", str(self.port), "--http-port", str(self.http_port),
+                                   "--data-dir", self.data, *args],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         line = self.p.stdout.readline().decode()
         assert "listening" in line, line
