@@ -4,8 +4,8 @@
  * stream's buffer, so nothing past the head is consumed: after an upgrade
  * the WebSocket reads its frames from the same stream. Limits are explicit:
  * a head longer than max_head is 431, a request line longer than that 414,
- * anything the parser rejects 400; each is yielded once as a request with
- * error_status set, and the iterator ends. */
+ * anything the parser rejects 400, a version other than 1.x 505; each is
+ * yielded once as a request with error_status set, and the iterator ends. */
 #include "http.h"
 
 #include <http_parser.h>
@@ -27,6 +27,7 @@ struct http_reader {
   size_t flen, vlen;
   int in_value, field_long, value_long;
   int head_done;
+  int bad_version;
 };
 
 static void append(char *dst, size_t cap, size_t *len, int *overflow, const char *at, size_t n) {
@@ -96,6 +97,7 @@ static int on_headers_complete(http_parser *p) {
   q->keep_alive = http_should_keep_alive(p);
   q->has_body = (p->flags & F_CHUNKED) || (p->content_length > 0 && p->content_length != (uint64_t)-1);
   r->head_done = 1;
+  r->bad_version = p->http_major != 1;
   return 0;
 }
 
@@ -140,6 +142,10 @@ static int read_head(http_reader *r) {
       fail(r, 400, e != HPE_OK ? http_errno_description(e) : "malformed request");
       return 0;
     }
+  }
+  if (r->bad_version) {
+    fail(r, 505, "only HTTP/1.x is spoken here");
+    return 0;
   }
   if (r->url_too_long) {
     fail(r, 414, "request target too long");

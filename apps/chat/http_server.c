@@ -5,8 +5,8 @@
  * (embedded in the binary); GET /ws with a valid upgrade hands the
  * connection to a WebSocket chat session (web_client.c). Anything else gets
  * a clear HTTP error: 400 malformed or bad upgrade, 404 unknown path, 405
- * wrong method, 414/431 oversized; then the connection closes. Shutdown is
- * the group's cancellation, as for line clients. */
+ * wrong method, 414/431 oversized, 505 not HTTP/1.x; then the connection
+ * closes. Shutdown is the group's cancellation, as for line clients. */
 #include "web.h"
 
 #include <http_parser.h>
