@@ -14,6 +14,14 @@ have valgrind || need+=(valgrind)
 have ninja || need+=(ninja-build)
 [ -f /usr/include/valgrind/valgrind.h ] || need+=(valgrind)
 [ -f /usr/include/ares.h ] || need+=(libc-ares-dev)
+# eddy-chat's web client (apps/chat) and its browser test
+[ -f /usr/include/wslay/wslay.h ] || need+=(libwslay-dev)
+[ -f /usr/include/jansson.h ] || need+=(libjansson-dev)
+[ -f /usr/include/openssl/evp.h ] || need+=(libssl-dev)
+[ -f /usr/include/http_parser.h ] || need+=(libhttp-parser-dev)
+have chromium || need+=(chromium)
+have node || need+=(nodejs)
+have npm || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO=sudo
