@@ -19,14 +19,16 @@ def free_port():
 
 class Server:
     def __init__(self, *args, data=None, http=False):
-        self.port = free_port()
-        self.http_port = free_port() if http else 0  # 0: no web port
+        # the line port is chosen by the server (0: any) and read from its
+        # first line; the web port cannot be 0 (that turns it off)
+        self.http_port = free_port() if http else 0
         self.data = data or tempfile.mkdtemp(prefix="eddy-chat-test-")
-        self.p = subprocess.Popen([BIN, "--port", str(self.port), "--http-port", str(self.http_port),
+        self.p = subprocess.Popen([BIN, "--port", "0", "--http-port", str(self.http_port),
                                    "--data-dir", self.data, *args],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         line = self.p.stdout.readline().decode()
         assert "listening" in line, line
+        self.port = int(line.split("127.0.0.1:")[1].split()[0])
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
         self.p.send_signal(sig)
