@@ -13,14 +13,24 @@
 #include <string.h>
 #include <wslay/wslay.h>
 
-/* Encode and send one object; steals the reference. */
+/* Encode and send one object; steals the reference. Encoded on the stack
+ * when it fits (a room message always does). A send that fails for good
+ * (the peer stopped reading until the write deadline, or vanished) ends
+ * the session: wslay refuses every later frame anyway. */
 static int send_json(client *c, json_t *o) {
   if (!o) return -ENOMEM;
-  char *s = json_dumps(o, JSON_COMPACT);
+  char buf[2048], *heap = NULL;
+  size_t n = json_dumpb(o, buf, sizeof buf, JSON_COMPACT);
+  if (n > sizeof buf) heap = json_dumps(o, JSON_COMPACT);
   json_decref(o);
-  if (!s) return -ENOMEM;
-  int rc = ws_send_text(c->proto, s, strlen(s));
-  free(s);
+  if (n == 0 || (n > sizeof buf && !heap)) return -ENOMEM;
+  ws_conn *ws = c->proto;
+  int rc = ws_send_text(ws, heap ? heap : buf, heap ? strlen(heap) : n);
+  free(heap);
+  if (rc && rc != -ECANCELED && !ws->failed) {
+    ws->failed = rc;
+    if (eddy_task_current() != c->self) eddy_cancel(c->self); /* from the writer */
+  }
   return rc;
 }
 
@@ -151,8 +161,13 @@ int web_session(server *s, eddy_stream *conn, const char *key) {
                           s->opts.rate_per_sec));
   ws_message m;
   int st;
-  EDDY_FOR_UNTIL(m, ws_messages(&ws), st, EDDY_SEC(s->opts.idle_sec)) handle(&c, m.data, m.len);
-  if (st == -ETIMEDOUT) {
+  EDDY_FOR_UNTIL(m, ws_messages(&ws), st, EDDY_SEC(s->opts.idle_sec)) {
+    handle(&c, m.data, m.len);
+    if (ws.failed) break;
+  }
+  if (ws.failed) {
+    /* nothing more can be written to it */
+  } else if (st == -ETIMEDOUT) {
     session_notice_last(&c, NOTICE_ERROR, "idle for too long; disconnecting");
     ws_set_close(&ws, WSLAY_CODE_NORMAL_CLOSURE, "idle for too long");
   } else if (st == -ECANCELED && c.too_slow) {

@@ -28,6 +28,7 @@ typedef struct ws_conn {
   size_t *pend_off, *pend_len, npend, pend_max;
   int frame_is_data, frame_fin;
   int refused;             /* the peer broke a rule: the iterator's error */
+  int failed;              /* a send failed for good (set by the user) */
   /* closing: the frame exit sends (0: from the block's outcome) */
   uint16_t close_code;
   char close_reason[120];

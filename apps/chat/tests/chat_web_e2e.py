@@ -312,6 +312,9 @@ def test_web_bad_upgrade():
         assert status == 400 and body.startswith(b"400 Bad Request: "), (change, status, body)
     status, hdrs, _ = upgrade(**{"Sec-WebSocket-Version": "8"})
     assert status == 400 and hdrs.get("sec-websocket-version") == "13", (status, hdrs)
+    w = WS(srv.http_port).login("pinger")  # pings are answered (by wslay)
+    w.frame(9, b"are you there")
+    assert w.recv_frame() == (10, b"are you there")
     status, hdrs, _ = upgrade(Connection="keep-alive, Upgrade")  # a token list is fine
     assert status == 101 and hdrs["sec-websocket-accept"] == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", (status, hdrs)
     assert srv.stop() == 0
