@@ -148,6 +148,9 @@ async function main() {
   server.kill("SIGTERM");
   await page.waitForSelector(".msg:has-text('server shutting down; goodbye')", { timeout: 10000 });
   await page.waitForSelector("#status:has-text('disconnected: server shutting down')", { timeout: 10000 });
+  const bye = path.join(path.resolve(outDir), "chat-browser-goodbye.png");
+  await page.screenshot({ path: bye });
+  console.log("screenshot after shutdown: " + bye);
   const code = await exited;
   server = null;
   if (code !== 0) throw new Error("eddy-chat exited with " + code);
