@@ -425,4 +425,6 @@ if __name__ == "__main__":
             import traceback
             traceback.print_exc()
             print("not ok -", n, repr(e))
+        finally:
+            Server.kill_leftovers()
     sys.exit(1 if failed else 0)
