@@ -16,6 +16,14 @@ have ninja || need+=(ninja-build)
 [ -f /usr/include/ares.h ] || need+=(libc-ares-dev)
 [ -f /usr/include/liburing.h ] || need+=(liburing-dev)
 have socat || need+=(socat) # a real peer for the I/O examples' tests
+# eddy-chat's web client (apps/chat) and its browser test
+[ -f /usr/include/wslay/wslay.h ] || need+=(libwslay-dev)
+[ -f /usr/include/jansson.h ] || need+=(libjansson-dev)
+[ -f /usr/include/openssl/evp.h ] || need+=(libssl-dev)
+[ -f /usr/include/http_parser.h ] || need+=(libhttp-parser-dev)
+have chromium || need+=(chromium)
+have node || need+=(nodejs)
+have npm || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO=sudo

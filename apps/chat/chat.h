@@ -1,8 +1,13 @@
-/* chat.h: eddy-chat's shared types: options, rooms, messages and the
- * history log. The server is a handful of files, one concept each:
- * main.c (options, signals, the server's task group), client.c (one task
- * per connection: the line protocol), room.c (rooms: broadcast fan-out and
- * in-memory recent history), history.c (the append-only log on disk). */
+/* chat.h: eddy-chat's shared types: options, rooms, messages, clients and
+ * the history log. The server is a handful of files, one concept each:
+ * main.c (options, signals, the server's task group), session.c (what every
+ * client does whatever its protocol: nickname, rooms, posting, limits, the
+ * writer that fans room messages out to it), client.c (the line protocol
+ * over TCP), room.c (rooms: broadcast fan-out and in-memory recent
+ * history), history.c (the append-only log on disk); and the web client:
+ * http_server.c (the HTTP port: requests, the page, the upgrade), http.c
+ * (HTTP/1.1 requests as an async iterator), websocket.c (WebSocket over an
+ * eddy stream), web_client.c (the JSON protocol), page.html (the page). */
 #ifndef EDDY_CHAT_H
 #define EDDY_CHAT_H
 
@@ -16,6 +21,7 @@
 
 typedef struct chat_opts {
   int port;
+  int http_port;           /* the web page and its WebSocket; 0: off */
   char data_dir[512];
   int fsync_each;          /* 1: fsync every message; 0: every fsync_ms */
   int fsync_ms;
@@ -46,10 +52,13 @@ typedef struct room {
   struct room *next;
 } room;
 
+struct client;
+
 typedef struct server {
   chat_opts opts;
   room *rooms;
   int clients;
+  struct client *list;     /* every client (nick uniqueness, /who) */
   eddy_taskgroup *tg;
   eddy_lock log_lock;      /* serialises writes to the logs */
   eddy_lock rooms_lock;    /* serialises opening rooms */
@@ -66,8 +75,56 @@ int history_append(server *s, room *r, const chat_msg *m);
 int history_flush(server *s, room *r);
 int history_flusher(void *arg); /* task: periodic fsync when batched */
 
-/* client.c */
-int client_task(void *arg);
+/* session.c: a client, whatever its protocol. A protocol supplies how a
+ * room message and a notice reach its peer; the session does the rest. */
+typedef struct client client;
+enum { NOTICE_INFO, NOTICE_ERROR };
+typedef struct client_ops {
+  /* a room message, live or replayed from history */
+  int (*message)(client *c, const room *r, const chat_msg *m, int replayed);
+  /* a reply to this client only: information or an error */
+  int (*notice)(client *c, int kind, const char *text);
+  /* the client is now in room r (before history is replayed); may be NULL */
+  int (*joined)(client *c, const room *r);
+} client_ops;
+
+struct client {
+  server *srv;
+  const client_ops *ops;
+  void *proto;             /* the protocol's own state */
+  char nick[NICK_MAX];
+  room *room;
+  eddy_sub *sub;
+  eddy_task *writer, *self;
+  int too_slow;
+  uint64_t replayed;       /* last seq shown from history: skip it live */
+  eddy_time_t bucket_at;   /* rate limit: a token bucket */
+  double tokens;
+  struct client *next;     /* in the server's list */
+};
+
 int valid_name(const char *s, size_t max);
+/* Register a new client; -EBUSY when the server is full. */
+int session_begin(client *c, server *s, const client_ops *ops, void *proto);
+/* Leave the room (announced, even while cancelled) and unregister. */
+void session_end(client *c);
+/* Each returns 0, or -1 with the reason (for this client) in why. */
+int session_nick(client *c, const char *name, char *why, size_t n);
+int session_join(client *c, const char *name, char *why, size_t n);
+int session_post(client *c, const char *text, char *why, size_t n);
+void session_leave(client *c, int announce);
+/* A notice that must go out even while the task is being cancelled. */
+void session_notice_last(client *c, int kind, const char *text);
+
+/* client.c: the line protocol */
+int client_task(void *arg);
+
+typedef struct acceptor_arg {
+  server *s;
+  eddy_listener *l;
+} acceptor_arg;
+
+/* http_server.c: the web port's acceptor (built with EDDY_CHAT_WEB) */
+int http_acceptor(void *arg); /* arg: acceptor_arg */
 
 #endif

@@ -2,7 +2,9 @@
  * delivered to everyone in a room as they arrive, history on disk.
  * The server is a task group: an acceptor (FOR connection in listener), a
  * task per client, and a history flusher; SIGINT/SIGTERM cancel the group,
- * every client is told goodbye, pending history is flushed, exit 0. */
+ * every client is told goodbye, pending history is flushed, exit 0. The
+ * web page and its WebSocket clients (http_server.c) are a second acceptor
+ * in the same group, on their own port. */
 #include "chat.h"
 
 #include <errno.h>
@@ -16,13 +18,15 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: eddy-chat [options]\n"
           "  --port N            TCP port for the line protocol (EDDY_CHAT_PORT, default 7777)\n"
+          "  --http-port N       HTTP port for the web page and its WebSocket\n"
+          "                      (EDDY_CHAT_HTTP_PORT, default 8080; 0 turns it off)\n"
           "  --data-dir DIR      history logs (EDDY_CHAT_DATA_DIR, default\n"
           "                      $XDG_DATA_HOME/eddy-chat or ~/.local/share/eddy-chat)\n"
           "  --durability MODE   'always' (fsync each message) or 'batched'\n"
           "                      (EDDY_CHAT_DURABILITY, default batched)\n"
           "  --fsync-ms N        batched: fsync interval (default 100)\n"
-          "  --max-line N        longest line a client may send (default 1024)\n"
-          "  --max-clients N     connections at once (default 10000)\n"
+          "  --max-line N        longest line, or web message, a client may send (default 1024)\n"
+          "  --max-clients N     clients at once, line and web (default 10000)\n"
           "  --idle SEC          disconnect clients silent this long (default 600)\n"
           "  --rate N            messages per second per client (default 20)\n"
           "  --history N         messages replayed on /join (default 20)\n"
@@ -44,6 +48,7 @@ static int mkdirs(char *path) {
 static int parse_opts(int argc, char **argv, chat_opts *o) {
   const char *e;
   o->port = (e = getenv("EDDY_CHAT_PORT")) ? atoi(e) : 7777;
+  o->http_port = (e = getenv("EDDY_CHAT_HTTP_PORT")) ? atoi(e) : 8080;
   if ((e = getenv("EDDY_CHAT_DATA_DIR"))) snprintf(o->data_dir, sizeof o->data_dir, "%s", e);
   else if ((e = getenv("XDG_DATA_HOME")) && *e) snprintf(o->data_dir, sizeof o->data_dir, "%s/eddy-chat", e);
   else snprintf(o->data_dir, sizeof o->data_dir, "%s/.local/share/eddy-chat", getenv("HOME") ? getenv("HOME") : "/tmp");
@@ -67,6 +72,7 @@ static int parse_opts(int argc, char **argv, chat_opts *o) {
     }
     i++;
     if (!strcmp(a, "--port")) o->port = atoi(v);
+    else if (!strcmp(a, "--http-port")) o->http_port = atoi(v);
     else if (!strcmp(a, "--data-dir")) snprintf(o->data_dir, sizeof o->data_dir, "%s", v);
     else if (!strcmp(a, "--durability")) {
       if (strcmp(v, "always") && strcmp(v, "batched")) return -EINVAL;
@@ -83,17 +89,12 @@ static int parse_opts(int argc, char **argv, chat_opts *o) {
       return -EINVAL;
     }
   }
-  if (o->port < 0 || o->port > 65535 || o->fsync_ms <= 0 || o->max_line < 16 ||
+  if (o->port < 0 || o->port > 65535 || o->http_port < 0 || o->http_port > 65535 || o->fsync_ms <= 0 || o->max_line < 16 ||
       o->max_clients <= 0 || o->idle_sec <= 0 || o->rate_per_sec <= 0 ||
       o->history_on_join < 0 || o->history_on_join > RECENT_MAX || o->client_buffer == 0)
     return -EINVAL;
   return 0;
 }
-
-typedef struct acceptor_arg {
-  server *s;
-  eddy_listener *l;
-} acceptor_arg;
 
 static int acceptor(void *arg) {
   acceptor_arg *a = arg;
@@ -143,12 +144,26 @@ static int main_task(void *unused) {
     return 1;
   }
   EDDY_WITH(gl, &eddy_listener_cm, l);
+  eddy_listener *hl = NULL;
+#ifdef EDDY_CHAT_WEB
+  if (s.opts.http_port && (r = eddy_tcp_listen("127.0.0.1", s.opts.http_port, 1024, 0, &hl))) {
+    fprintf(stderr, "eddy-chat: HTTP port %d: %s\n", s.opts.http_port, eddy_strerror(r));
+    return 1;
+  }
+#endif
+  EDDY_WITH(ghl, &eddy_listener_cm, hl); /* NULL: no web port */
   int sigs[] = {SIGINT, SIGTERM};
   eddy_signals *sg;
   if ((r = eddy_signals_open(sigs, 2, &sg))) return 1;
   printf("eddy-chat listening on 127.0.0.1:%d (history in %s)\n"
          "connect with: nc localhost %d   (then /nick NAME, /join ROOM; /help)\n",
          eddy_listener_port(l), s.opts.data_dir, eddy_listener_port(l));
+  if (hl) printf("web page: http://localhost:%d/   (open it in a browser)\n", eddy_listener_port(hl));
+#ifndef EDDY_CHAT_WEB
+  printf("web page: not built in (see the build's cmake messages)\n");
+#else
+  else printf("web page: off (--http-port 0)\n");
+#endif
   fflush(stdout);
   eddy_taskgroup tg;
   eddy_taskgroup_init(&tg);
@@ -157,6 +172,10 @@ static int main_task(void *unused) {
     EDDY_WITH(g, &eddy_taskgroup_cm, &tg);
     acceptor_arg aa = {&s, l};
     eddy_taskgroup_spawn(&tg, acceptor, &aa, NULL);
+#ifdef EDDY_CHAT_WEB
+    acceptor_arg ha = {&s, hl};
+    if (hl) eddy_taskgroup_spawn(&tg, http_acceptor, &ha, NULL);
+#endif
     if (!s.opts.fsync_each) eddy_taskgroup_spawn(&tg, history_flusher, &s, NULL);
     int sig = eddy_signals_next(sg, EDDY_FOREVER);
     printf("eddy-chat: signal %d, shutting down\n", sig);

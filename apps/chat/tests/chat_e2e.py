@@ -18,13 +18,28 @@ def free_port():
 
 
 class Server:
-    def __init__(self, *args, data=None):
-        self.port = free_port()
+    started = []  # every server, so that a failed test leaves none running
+
+    def __init__(self, *args, data=None, http=False):
+        # the line port is chosen by the server (0: any) and read from its
+        # first line; the web port cannot be 0 (that turns it off)
+        self.http_port = free_port() if http else 0
         self.data = data or tempfile.mkdtemp(prefix="eddy-chat-test-")
-        self.p = subprocess.Popen([BIN, "--port", str(self.port), "--data-dir", self.data, *args],
+        self.p = subprocess.Popen([BIN, "--port", "0", "--http-port", str(self.http_port),
+                                   "--data-dir", self.data, *args],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        Server.started.append(self.p)
         line = self.p.stdout.readline().decode()
         assert "listening" in line, line
+        self.port = int(line.split("127.0.0.1:")[1].split()[0])
+
+    @staticmethod
+    def kill_leftovers():
+        for p in Server.started:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        Server.started.clear()
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
         self.p.send_signal(sig)
@@ -261,4 +276,6 @@ if __name__ == "__main__":
         except Exception as e:
             failed += 1
             print("not ok -", n, repr(e))
+        finally:
+            Server.kill_leftovers()
     sys.exit(1 if failed else 0)
