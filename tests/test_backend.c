@@ -299,3 +299,88 @@ static int eof_with_data_main(void *arg) {
   return 0;
 }
 TEST(end_of_stream_after_a_short_read_is_seen) { run_both(eof_with_data_main); }
+
+/* io_uring keeps one accept request in the kernel across calls: the
+ * connections it accepts while nobody waits are queued, not lost. */
+static int queued_accept_main(void *arg) {
+  (void)arg;
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
+  eddy_stream *c, *out[3];
+  ASSERT_RC(eddy_listener_accept(l, &c, NULL, eddy_deadline_in(EDDY_MSEC(1))),
+            -ETIMEDOUT);
+  for (int i = 0; i < 3; i++) {
+    ASSERT_RC(eddy_tcp_connect("127.0.0.1", eddy_listener_port(l), NULL,
+                               EDDY_FOREVER, &out[i]), 0);
+    char b = (char)('a' + i);
+    ASSERT_RC(eddy_stream_write(out[i], &b, 1, NULL, EDDY_FOREVER), 0);
+  }
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0);
+  for (int i = 0; i < 3; i++) {
+    ASSERT_RC(eddy_listener_accept(l, &c, NULL, EDDY_FOREVER), 0);
+    char b;
+    ASSERT_EQ(eddy_stream_read(c, &b, 1, EDDY_FOREVER), 1);
+    ASSERT_EQ(b, 'a' + i);
+    eddy_stream_shutdown(out[i]);
+    eddy_stream_close(c);
+    eddy_stream_close(out[i]);
+  }
+  eddy_listener_close(l);
+  return 0;
+}
+TEST(connections_arriving_between_accepts_are_kept_in_order) {
+  run_both(queued_accept_main);
+}
+
+static int count_fds(void) {
+  int n = 0;
+  for (int fd = 0; fd < 1024; fd++) n += fcntl(fd, F_GETFD) >= 0;
+  return n;
+}
+static int close_queued_main(void *arg) {
+  (void)arg;
+  int before = count_fds();
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
+  eddy_stream *c, *out[2];
+  ASSERT_RC(eddy_listener_accept(l, &c, NULL, eddy_deadline_in(EDDY_MSEC(1))),
+            -ETIMEDOUT);
+  for (int i = 0; i < 2; i++)
+    ASSERT_RC(eddy_tcp_connect("127.0.0.1", eddy_listener_port(l), NULL,
+                               EDDY_FOREVER, &out[i]), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0);
+  eddy_listener_close(l); /* queued connections are closed, not leaked */
+  for (int i = 0; i < 2; i++) {
+    char b;
+    long n = eddy_stream_read(out[i], &b, 1, eddy_deadline_in(EDDY_SEC(5)));
+    ASSERT(n == EDDY_DONE || n == -ECONNRESET);
+    eddy_stream_close(out[i]);
+  }
+  ASSERT_EQ(count_fds(), before);
+  return 0;
+}
+TEST(closing_a_listener_closes_connections_nobody_took) {
+  run_both(close_queued_main);
+}
+
+static eddy_listener *shared_l;
+static int accepter(void *arg) {
+  (void)arg;
+  eddy_stream *c;
+  return eddy_listener_accept(shared_l, &c, NULL, EDDY_FOREVER);
+}
+static int close_under_accept_main(void *arg) {
+  (void)arg;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &shared_l), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, accepter, NULL), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0);
+  eddy_listener_close(shared_l);
+  int res;
+  ASSERT_RC(eddy_join(t, &res), 0);
+  ASSERT_RC(res, -EBADF);
+  return 0;
+}
+TEST(closing_a_listener_wakes_its_accepter_with_ebadf) {
+  run_both(close_under_accept_main);
+}

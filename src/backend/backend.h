@@ -65,6 +65,16 @@ typedef struct eddy__backend {
    * the kernel is done with req's buffers when this returns. */
   long (*call)(eddy_task *t, const eddy__io_req *req, eddy_time_t deadline,
                int *interrupted);
+  /* Accept from listening socket fd through a request that stays in the
+   * kernel across calls (NULL: this backend doesn't; use readiness).
+   * *state starts NULL and belongs to the listener; connections accepted
+   * while nobody waits are queued there, never lost. Returns an fd
+   * (non-blocking, close-on-exec) or -errno; a timeout or cancellation
+   * returns at once. */
+  int (*accept)(eddy_task *t, void **state, int fd, eddy_time_t deadline);
+  /* Retire the state: queued connections are closed; waits for the
+   * kernel to let go of the request when called from a task. */
+  void (*accept_close)(eddy_loop *loop, void *state);
 } eddy__backend;
 
 extern const eddy__backend eddy__backend_epoll;

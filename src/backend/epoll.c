@@ -129,6 +129,7 @@ static int epoll_watch_wait(eddy_task *t, eddy_watch *w, unsigned event,
   w->loop->nfdwait++;
   r = eddy__park(&wt, deadline, i ? "write" : "read",
                  __builtin_return_address(0));
+  if (r == -EBADF) return r; /* eddy_watch_fini: w may already be freed */
   if (w->waiter[i] == &wt) { /* timed out or cancelled: still registered */
     w->waiter[i] = NULL;
     w->loop->nfdwait--;

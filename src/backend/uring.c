@@ -27,6 +27,7 @@
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 /* memcheck does not know that the kernel fills receive buffers through the
  * ring; say so, or it reports every received byte as uninitialised. */
@@ -42,11 +43,32 @@
 #define SQ_ENTRIES 256u
 #define CQ_ENTRIES 4096u
 
+#define UD_ACCEPT 2u  /* tag on a listener's multishot accept record */
+#define ACCEPT_QUEUE_MAX 1024u /* accepted but not yet taken: then pause */
+
+typedef struct maccept maccept;
+
 typedef struct ring {
   struct io_uring ring;
   int up;         /* io_uring_queue_init succeeded */
   int evfd_armed; /* the eventfd poll is live */
+  maccept *orphans; /* closed outside a task while the kernel held them */
 } ring;
+
+/* A listener's multishot accept: connections the kernel accepted, queued
+ * until a task takes them. Lives on the heap: it outlives any one call. */
+struct maccept {
+  int fd;
+  int armed;       /* the request is live in the kernel */
+  int cancelling;  /* a cancel for it is queued */
+  int closing;
+  int err;         /* why the kernel ended the request (EMFILE...) */
+  int *q;          /* ring buffer of accepted fds */
+  unsigned head, n, cap;
+  eddy__wait *waiter;      /* a task waiting for a connection */
+  eddy__wait *closer;      /* a task waiting for the request to end */
+  maccept *next_orphan;
+};
 
 typedef struct uop {
   eddy__wait w;
@@ -119,13 +141,22 @@ static int uring_init(eddy_loop *loop) {
   return 0;
 }
 
+static void maccept_free(maccept *m);
+
 static void uring_fini(eddy_loop *loop) {
   ring *r = ring_of(loop);
   if (!r) return;
-  if (r->up) io_uring_queue_exit(&r->ring);
+  if (r->up) io_uring_queue_exit(&r->ring); /* ends every request */
+  while (r->orphans) {
+    maccept *m = r->orphans;
+    r->orphans = m->next_orphan;
+    maccept_free(m);
+  }
   eddy__free(r);
   loop->backend_data = NULL;
 }
+
+static void accept_completed(ring *r, maccept *m, struct io_uring_cqe *cqe);
 
 static void complete(eddy_loop *loop, ring *r, struct io_uring_cqe *cqe,
                      int *submitted) {
@@ -135,6 +166,10 @@ static void complete(eddy_loop *loop, ring *r, struct io_uring_cqe *cqe,
     if (!(cqe->flags & IORING_CQE_F_MORE)) r->evfd_armed = 0;
     eddy__evfd_drain(loop);
     *submitted = 1;
+    return;
+  }
+  if ((ud & 7u) == UD_ACCEPT) {
+    accept_completed(r, (maccept *)(uintptr_t)(ud & ~(uint64_t)7), cqe);
     return;
   }
   uop *o = (uop *)(uintptr_t)ud;
@@ -339,6 +374,142 @@ static long uring_call(eddy_task *t, const eddy__io_req *q,
   return res;
 }
 
+/* ---- multishot accept */
+
+static void maccept_free(maccept *m) {
+  while (m->n) {
+    close(m->q[m->head]);
+    m->head = (m->head + 1) % m->cap;
+    m->n--;
+  }
+  eddy__free(m->q);
+  eddy__free(m);
+}
+
+static void accept_cancel(ring *r, maccept *m) {
+  struct io_uring_sqe *sqe = get_sqe(r);
+  if (!sqe) return;
+  io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)m | UD_ACCEPT, 0);
+  io_uring_sqe_set_data64(sqe, UD_IGNORE);
+  m->cancelling = 1;
+}
+
+static int accept_push(maccept *m, int fd) {
+  if (m->n == m->cap) {
+    unsigned ncap = m->cap ? m->cap * 2 : 16;
+    int *nq = eddy__alloc(ncap * sizeof *nq);
+    if (!nq) return -ENOMEM;
+    for (unsigned i = 0; i < m->n; i++) nq[i] = m->q[(m->head + i) % m->cap];
+    eddy__free(m->q);
+    m->q = nq;
+    m->head = 0;
+    m->cap = ncap;
+  }
+  m->q[(m->head + m->n) % m->cap] = fd;
+  m->n++;
+  return 0;
+}
+
+static void accept_completed(ring *r, maccept *m, struct io_uring_cqe *cqe) {
+  if (cqe->res >= 0) {
+    if (m->closing || accept_push(m, cqe->res) != 0)
+      close(cqe->res); /* nobody will take it (or no memory to hold it) */
+  } else if (cqe->res != -ECANCELED) {
+    m->err = cqe->res;
+  }
+  if (!(cqe->flags & IORING_CQE_F_MORE)) {
+    m->armed = 0;
+    m->cancelling = 0;
+  } else if (m->n >= ACCEPT_QUEUE_MAX && !m->cancelling) {
+    accept_cancel(r, m); /* nobody is taking them: leave the rest queued
+                          * in the kernel's backlog instead */
+  }
+  if (m->closer && !m->armed) {
+    eddy__wait *w = m->closer;
+    m->closer = NULL;
+    eddy__wake(w, 0);
+  }
+  if (m->waiter && (m->n || m->err || !m->armed)) {
+    eddy__wait *w = m->waiter;
+    m->waiter = NULL;
+    eddy__wake(w, 0);
+  }
+}
+
+static int uring_accept(eddy_task *t, void **state, int fd,
+                        eddy_time_t deadline) {
+  int e = eddy__fault(EDDY_SYS_ACCEPT);
+  if (e) return -e;
+  ring *r = ring_of(t->loop);
+  maccept *m = *state;
+  if (!m) {
+    m = eddy__calloc(1, sizeof *m);
+    if (!m) return -ENOMEM;
+    m->fd = fd;
+    *state = m;
+  }
+  for (;;) {
+    if (m->n) {
+      int c = m->q[m->head];
+      m->head = (m->head + 1) % m->cap;
+      m->n--;
+      return c;
+    }
+    if (m->err) {
+      int err = m->err;
+      m->err = 0;
+      return err;
+    }
+    if (m->waiter) return -EBUSY;
+    if (!m->armed) {
+      struct io_uring_sqe *sqe = get_sqe(r);
+      if (!sqe) return -EBUSY;
+      io_uring_prep_multishot_accept(sqe, fd, NULL, NULL,
+                                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+      io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)m | UD_ACCEPT);
+      m->armed = 1;
+    }
+    eddy__wait w;
+    eddy__wait_init(&w, t);
+    m->waiter = &w;
+    t->loop->nfdwait++;
+    int rc = eddy__park(&w, deadline, "accept", __builtin_return_address(0));
+    t->loop->nfdwait--;
+    if (rc == -EBADF) return rc; /* closed under us: m may be gone */
+    if (m->waiter == &w) m->waiter = NULL;
+    if (rc) return rc; /* connections that come later stay queued */
+  }
+}
+
+static void uring_accept_close(eddy_loop *loop, void *state) {
+  maccept *m = state;
+  if (!m) return;
+  ring *r = ring_of(loop);
+  m->closing = 1;
+  if (m->waiter) { /* a task waits to accept: the listener is gone */
+    eddy__wait *w = m->waiter;
+    m->waiter = NULL;
+    eddy__wake(w, -EBADF);
+  }
+  if (m->armed && !m->cancelling) accept_cancel(r, m);
+  eddy_task *t = eddy__self();
+  if (m->armed && t) { /* wait for the kernel to let go of the record */
+    eddy__wait w;
+    eddy__wait_init(&w, t);
+    w.cancellable = 0;
+    m->closer = &w;
+    loop->nfdwait++;
+    eddy__park(&w, EDDY_FOREVER, "accept close", __builtin_return_address(0));
+    loop->nfdwait--;
+  }
+  if (m->armed) { /* no task to wait in: the ring's exit frees it */
+    m->next_orphan = r->orphans;
+    r->orphans = m;
+    return;
+  }
+  maccept_free(m);
+}
+
 const eddy__backend eddy__backend_uring = {
     .name = "io_uring",
     .init = uring_init,
@@ -349,4 +520,6 @@ const eddy__backend eddy__backend_uring = {
     .watch_wait = uring_watch_wait,
     .watch_fini = uring_watch_fini,
     .call = uring_call,
+    .accept = uring_accept,
+    .accept_close = uring_accept_close,
 };

@@ -9,7 +9,7 @@
 struct eddy_listener {
   eddy_watch watch;
   int port;
-  int pending; /* a connection accepted as the last accept gave up, or -1 */
+  void *accept_state; /* the backend's accept request (io_uring), or NULL */
 };
 
 #include <sys/socket.h>

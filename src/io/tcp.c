@@ -69,7 +69,6 @@ int eddy__listen_fd(int fd, const struct sockaddr *a, socklen_t len,
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;
   l->port = 0;
-  l->pending = -1;
   if (a->sa_family != AF_UNIX && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
     l->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
                                             : ((struct sockaddr_in6 *)&ss)->sin6_port);
@@ -104,22 +103,12 @@ EDDY_API int eddy_listener_accept(eddy_listener *l, eddy_stream **out,
   if (r) return r;
   if (!l || !out) return -EINVAL;
   *out = NULL;
-  int native = eddy__io_native(t->loop);
+  const eddy__backend *be = t->loop->backend;
   for (;;) {
-    int fd, intr = 0;
-    if (native) { /* the kernel parks the accept; no readiness round trip */
-      eddy__io_req q = {.op = EDDY__IO_ACCEPT, .fd = l->watch.fd,
-                        .flags = SOCK_NONBLOCK | SOCK_CLOEXEC};
-      if (l->pending >= 0) {
-        fd = l->pending;
-        l->pending = -1;
-      } else {
-        fd = (int)eddy__io_call(t, &q, deadline, &intr);
-      }
-      if (intr) {
-        if (fd >= 0) l->pending = fd; /* accepted as we gave up: keep it */
-        return intr;
-      }
+    int fd;
+    if (be->accept) { /* one request in the kernel accepts them all */
+      fd = be->accept(t, &l->accept_state, l->watch.fd, deadline);
+      if (fd == -ETIMEDOUT || fd == -ECANCELED) return fd;
     } else {
       fd = eddy__sys_accept(l->watch.fd, SOCK_NONBLOCK | SOCK_CLOEXEC);
     }
@@ -148,7 +137,7 @@ EDDY_API int eddy_listener_accept(eddy_listener *l, eddy_stream **out,
 EDDY_API void eddy_listener_close(eddy_listener *l) {
   if (!l) return;
   int fd = l->watch.fd;
-  if (l->pending >= 0) eddy__sys_close(l->pending);
+  if (l->accept_state) l->watch.loop->backend->accept_close(l->watch.loop, l->accept_state);
   eddy_watch_fini(&l->watch);
   if (fd >= 0) eddy__sys_close(fd);
   eddy__free(l);
