@@ -29,21 +29,21 @@ file_copy)
   ;;
 echo_socat)
   command -v socat >/dev/null || fail "socat is not installed (scripts/deps.sh installs it)"
-  port=$((21000 + $$ % 20000))
-  "$dir/echo_server" $port > "$tmp/server.out" 2>&1 &
+  "$dir/echo_server" 0 > "$tmp/server.out" 2>&1 &   # port 0: any free one
   srv=$!
   i=0
-  until out=$(printf 'hello\nworld\n' | socat -t 2 - TCP:127.0.0.1:$port 2>/dev/null) &&
-        [ -n "$out" ]; do
-    i=$((i + 1)); [ $i -gt 50 ] && { kill $srv; fail "server did not answer"; }
-    sleep 0.1
+  until port=$(sed -n 's/^echo server on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/server.out") &&
+        [ -n "$port" ]; do
+    i=$((i + 1)); [ $i -gt 100 ] && { kill $srv; fail "server did not start: $(cat "$tmp/server.out")"; }
+    sleep 0.05
   done
+  out=$(printf 'hello\nworld\n' | socat -t 2 - TCP:127.0.0.1:$port 2>&1)
   [ "$out" = "hello
 world" ] || { kill $srv; fail "echo: got '$out'"; }
   # a connection open during shutdown gets the goodbye, then the server exits 0
-  (sleep 3 | socat -t 3 - TCP:127.0.0.1:$port > "$tmp/idle.out" 2>/dev/null) &
+  (sleep 5 | socat -t 5 - TCP:127.0.0.1:$port > "$tmp/idle.out" 2>/dev/null) &
   cli=$!
-  sleep 0.5
+  sleep 1
   kill -TERM $srv
   wait $srv || fail "server exit status $?"
   wait $cli
