@@ -25,7 +25,8 @@
  *          p99_ns=... lost=... reordered=... ... rss_connected_kb=...
  * and progress on stderr; exit status 0 only if nothing was lost, reordered,
  * refused or disconnected. With --server-pid it reads the server's VmRSS
- * once every connection is set up and quiet, and its CPU time (utime +
+ * once every connection is set up and quiet and at the end of each phase,
+ * and its CPU time (utime +
  * stime, every thread) over each timed phase. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -431,6 +432,7 @@ static int run_phase(double rate, double duration, long rss_kb, double setup_s) 
   }
   double srv_cpu = opt.server_pid ? read_cpu_s(opt.server_pid) - srv_cpu0 : -1;
   double my_cpu = self_cpu_s() - my_cpu0;
+  long rss_end_kb = opt.server_pid ? read_rss_kb(opt.server_pid) : -1;
   /* what a member never got is lost; count it once */
   for (int i = 0; i < opt.members; i++)
     for (int s = 0; s < opt.senders; s++)
@@ -444,10 +446,10 @@ static int run_phase(double rate, double duration, long rss_kb, double setup_s) 
   printf("RESULT mode=%s messages=%" PRIu64 " deliveries=%" PRIu64 " seconds=%.3f deliveries_per_s=%.0f"
          " p50_ns=%" PRIu64 " p99_ns=%" PRIu64 " max_ns=%" PRIu64 " lost=%" PRIu64 " reordered=%" PRIu64
          " errors=%" PRIu64 " disconnects=%" PRIu64 " refused=%" PRIu64 " backlogged=%" PRIu64
-         " rss_connected_kb=%ld server_cpu_s=%.2f load_cpu_s=%.2f setup_s=%.1f\n",
+         " rss_connected_kb=%ld rss_end_kb=%ld server_cpu_s=%.2f load_cpu_s=%.2f setup_s=%.1f\n",
          rate > 0 ? "rate" : "saturation", msgs, dl, secs, secs > 0 ? (double)dl / secs : 0.0,
          percentile(0.50), percentile(0.99), lat_max, lost - lost0, reordered - re0, errors - err0,
-         disconnects - disc0, refused, backlogged, rss_kb, srv_cpu, my_cpu, setup_s);
+         disconnects - disc0, refused, backlogged, rss_kb, rss_end_kb, srv_cpu, my_cpu, setup_s);
   fflush(stdout);
   int bad = lost > lost0 || reordered > re0 || errors > err0 || disconnects > disc0 || refused ||
             backlogged || dl != msgs * (uint64_t)opt.members;

@@ -7,7 +7,11 @@
 # connections, 1,000 of them in one room, 4 senders; a latency phase at a
 # fixed rate, then a saturation phase), stop the server by its pid.
 # stdout: BENCH / BENCHSPREAD lines (median of the repetitions; spread
-# min..max); stderr: progress and a summary with the ratio eddy / c-epoll.
+# min..max): fanout_deliveries (saturation phase), fanout_p50 / fanout_p99
+# (latency phase), fanout_mem_per_client, and fanout_cpu_per_delivery
+# (server CPU time over deliveries in the saturation phase: steadier than
+# the throughput on a shared machine); stderr: progress and a summary with
+# the ratio eddy / c-epoll.
 #   --quick   200 connections, 50 in the room, one short repetition (CI:
 #             everything builds and runs and nothing is lost; the figures
 #             mean nothing).
@@ -24,7 +28,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1 ;;
     --build) build=${2:?--build needs a directory}; shift ;;
     --reps) reps=${2:?--reps needs a number}; shift ;;
-    -h|--help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "usage: $0 [--quick] [--build DIR] [--reps N]" >&2; exit 2 ;;
   esac
   shift
@@ -149,6 +153,8 @@ for rt in eddy c-epoll; do
       echo "$rt srvcpu $(awk -v c="$(field server_cpu_s "$r_sat")" -v s="$(field seconds "$r_sat")" 'BEGIN{printf "%.0f", 100*c/s}')"
       echo "$rt loadcpu $(awk -v c="$(field load_cpu_s "$r_sat")" -v s="$(field seconds "$r_sat")" 'BEGIN{printf "%.0f", 100*c/s}')"
       echo "$rt setup $(field setup_s "$r_sat")"
+      echo "$rt cpudel $(awk -v c="$(field server_cpu_s "$r_sat")" -v d="$(field deliveries "$r_sat")" 'BEGIN{printf "%.0f", c*1e9/d}')"
+      echo "$rt rssend $(field rss_end_kb "$r_sat")"
     } >>"$results"
     log "  saturation $(field deliveries_per_s "$r_sat") deliveries/s (server CPU $(field server_cpu_s "$r_sat") s, load CPU $(field load_cpu_s "$r_sat") s in $(field seconds "$r_sat") s); at $rate msg/s p50 $(field p50_ns "$r_rate") ns p99 $(field p99_ns "$r_rate") ns; VmRSS idle $idle_kb kB, connected $conn_kb kB"
   done
@@ -179,11 +185,12 @@ awk -v quick=$quick '
     emit("fanout_p50", "p50", "ns")
     emit("fanout_p99", "p99", "ns")
     emit("fanout_mem_per_client", "mem", "B")
+    emit("fanout_cpu_per_delivery", "cpudel", "ns")
     if (quick) print "fanout: (quick mode: the figures mean nothing)" > "/dev/stderr"
     printf "fanout: %-22s %14s %14s %8s\n", "median", "eddy", "c-epoll", "ratio" > "/dev/stderr"
-    split("deliveries p50 p99 mem srvcpu loadcpu setup", ms, " ")
-    split("deliveries/s|p50 ns|p99 ns|B per client|server CPU % (sat)|load CPU % (sat)|set-up s", names, "|")
-    for (i = 1; i <= 7; i++) {
+    split("deliveries p50 p99 mem cpudel srvcpu loadcpu rssend setup", ms, " ")
+    split("deliveries/s|p50 ns|p99 ns|B per client|server CPU ns/delivery|server CPU % (sat)|load CPU % (sat)|VmRSS kB at the end|set-up s", names, "|")
+    for (i = 1; i <= 9; i++) {
       a = med("eddy", ms[i]); b = med("c-epoll", ms[i])
       ratio = (a > 0 && b > 0) ? sprintf("%.2f", a / b) : "-"
       printf "fanout: %-22s %14s %14s %8s\n", names[i], a, b, ratio > "/dev/stderr"
