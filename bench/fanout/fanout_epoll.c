@@ -13,7 +13,9 @@
  * every ready event has been handled (--flush batched, as Redis does), or
  * right away (--flush each: one write per message per member, the shape
  * of eddy-chat's writer). A member whose pending output passes --max-out
- * bytes is told it fell behind and disconnected, like eddy-chat's
+ * bytes (after writing what the kernel takes) is told it fell behind (best
+ * effort: the line is lost if its kernel buffer is full) and disconnected,
+ * like eddy-chat's
  * slow-client cut-off; the kernel send buffer is 64 KiB and Nagle is off,
  * as in eddy-chat. With
  * --log FILE every room message is also appended to FILE (write(2), and
@@ -118,6 +120,10 @@ static void flush(client *c) {
 }
 
 static void append(client *c, const char *p, size_t n) {
+  if (c->dead || c->doomed) return;
+  /* Over the cut-off, first give the kernel what it takes now: one turn
+   * may read many messages, and a member keeping up is not behind. */
+  if (c->out_len - c->out_off + n > max_out) flush(c);
   if (c->dead || c->doomed) return;
   if (c->out_len - c->out_off + n > max_out) { /* too far behind */
     static const char why[] = "error: you fell too far behind the room; disconnecting\n";

@@ -102,7 +102,8 @@ start_server() { # runtime rep: sets srv_pid and port
   return 1
 }
 
-stop_server() {
+stop_server() { # runtime rep: SIGTERM, then its exit status must be 0
+  local out=$work/$1.$2.server st
   kill -TERM "$srv_pid" 2>/dev/null
   for _ in $(seq 100); do
     kill -0 "$srv_pid" 2>/dev/null || break
@@ -113,7 +114,12 @@ stop_server() {
     kill -KILL "$srv_pid"
   fi
   wait "$srv_pid" 2>/dev/null
+  st=$?
   srv_pid=
+  if [ $st != 0 ]; then
+    log "$1 exited with status $st:"; tail -20 "$out" >&2
+    return 1
+  fi
 }
 
 field() { # name line
@@ -135,7 +141,7 @@ for rt in eddy c-epoll; do
       --conns $conns --members $members --senders $senders --window $window \
       --rate $rate --duration $duration --saturate $saturate >"$lo" 2>"$lo.err"
     rc=$?
-    stop_server
+    stop_server "$rt" "$rep" || failed=1
     grep '^fanout_load: .*\(set up\|FAILED\|got:\|connection\)' "$lo.err" | sed "s/^/  /" >&2
     if [ $rc != 0 ]; then
       log "$rt repetition $rep: fanout_load failed (exit $rc)"; tail -5 "$lo.err" >&2
