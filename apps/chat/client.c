@@ -40,13 +40,6 @@ int valid_name(const char *s, size_t max) {
   return 1;
 }
 
-/* Bytes to the client: replies and room messages share the socket. */
-static int put(client *c, const char *buf, size_t n) {
-  EDDY_WITH(g, &eddy_lock_cm, &c->out);
-  if (g.status) return g.status;
-  return eddy_stream_write(c->conn, buf, n, NULL, eddy_deadline_in(EDDY_SEC(10)));
-}
-
 static int say(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int say(client *c, const char *fmt, ...) {
   char buf[TEXT_MAX + 128];
@@ -57,7 +50,9 @@ static int say(client *c, const char *fmt, ...) {
   if (n < 0) return -EINVAL;
   if ((size_t)n > sizeof buf - 2) n = (int)sizeof buf - 2;
   buf[n++] = '\n';
-  return put(c, buf, (size_t)n);
+  EDDY_WITH(g, &eddy_lock_cm, &c->out);
+  if (g.status) return g.status;
+  return eddy_stream_write(c->conn, buf, (size_t)n, NULL, eddy_deadline_in(EDDY_SEC(10)));
 }
 
 /* Said even while the task is being cancelled (shutdown, too slow): in a
@@ -69,37 +64,17 @@ static void say_last(client *c, const char *text) {
   say(c, "%s", text);
 }
 
-/* One room message as the line a client sees; cap >= LINE_OUT_MAX. */
-#define LINE_OUT_MAX (ROOM_MAX + NICK_MAX + TEXT_MAX + 8)
-static size_t format_msg(const client *c, const chat_msg *m, char *out, size_t cap) {
-  int n = m->nick[0] ? snprintf(out, cap, "[%s] <%s> %s\n", c->room->name, m->nick, m->text)
-                     : snprintf(out, cap, "[%s] * %s\n", c->room->name, m->text);
-  return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
-}
-
 static void show(client *c, const chat_msg *m) {
-  char line[LINE_OUT_MAX];
-  put(c, line, format_msg(c, m, line, sizeof line));
+  if (m->nick[0]) say(c, "[%s] <%s> %s", c->room->name, m->nick, m->text);
+  else say(c, "[%s] * %s", c->room->name, m->text);
 }
 
-/* Room messages reach the client in batches: after waiting for one, the
- * writer also takes every message already queued for it (up to a page of
- * text) and writes them with one system call. A member a few messages
- * behind costs one write, not one per message; at a thousand members per
- * room the system calls are most of the server's work. */
 static int writer_task(void *arg) {
   client *c = arg;
   chat_msg m;
-  char out[4096];
   int r;
-  while ((r = eddy_sub_recv(c->sub, &m, EDDY_FOREVER)) == 0) {
-    size_t n = 0;
-    do
-      if (m.seq > c->replayed) n += format_msg(c, &m, out + n, sizeof out - n);
-    while (sizeof out - n >= LINE_OUT_MAX && (r = eddy_sub_recv(c->sub, &m, 0)) == 0);
-    if (n) put(c, out, n); /* a failed write: the reader sees the connection fail */
-    if (r != 0 && r != -ETIMEDOUT) break; /* -ETIMEDOUT: nothing more queued yet */
-  }
+  while ((r = eddy_sub_recv(c->sub, &m, EDDY_FOREVER)) == 0)
+    if (m.seq > c->replayed) show(c, &m);
   if (r == -ENOBUFS) { /* fell too far behind: tell it why, then cut it off */
     c->too_slow = 1;
     say_last(c, "error: you fell too far behind the room; disconnecting");
