@@ -85,7 +85,8 @@ start_server() { # runtime rep: sets srv_pid and port
   local rt=$1 rep=$2 out=$work/$1.$2.server
   if [ "$rt" = eddy ]; then
     local data=$work/data.$rep
-    "${pin_srv[@]}" "$chat" --port 0 --data-dir "$data" --durability batched --fsync-ms 100 \
+    # EDDY_CHAT_HTTP_PORT=0: no web page listener (where eddy-chat has one)
+    EDDY_CHAT_HTTP_PORT=0 "${pin_srv[@]}" "$chat" --port 0 --data-dir "$data" --durability batched --fsync-ms 100 \
       --max-clients $((conns + 100)) --rate 1000000 --idle 3600 >"$out" 2>&1 &
   else
     "${pin_srv[@]}" "$cepoll" --port 0 --log "$work/c-epoll.$rep.log" >"$out" 2>&1 &
