@@ -123,6 +123,10 @@ if build build-ci-bench gcc -DCMAKE_BUILD_TYPE=Release; then
       { tail -40 build-ci-bench/peers.txt; FAILED_STEPS+=("bench peers"); }
     tail -40 build-ci-bench/peers.txt
   fi
+  # fan-out: eddy-chat against a C epoll server; fails if a message is lost
+  bench/fanout/run.sh --quick --build build-ci-bench >build-ci-bench/fanout.txt 2>&1 ||
+    FAILED_STEPS+=("bench fanout")
+  tail -14 build-ci-bench/fanout.txt
 fi
 
 echo
