@@ -49,6 +49,17 @@ typedef struct room {
   int nrecent, head;
   eddy_file *log;
   int dirty;               /* written since the last fsync */
+  /* group commit (history.c): messages posted but not yet in the log, and
+   * the one poster that writes them, a batch per write */
+  chat_msg *pend, *spare;
+  int npend, pendcap, sparecap;
+  int writing;
+  uint64_t written_seq;    /* the log has every message up to here */
+  uint64_t failed_from, failed_upto;
+  int failed_err;          /* ...except these, which the disk refused */
+  eddy_cond log_done;
+  char *logbuf;
+  size_t logcap;
   struct room *next;
 } room;
 
@@ -71,7 +82,10 @@ void rooms_close(server *s);
 
 /* history.c */
 int history_open(server *s, room *r);
-int history_append(server *s, room *r, const chat_msg *m);
+/* Log m (its seq already given) and, per the durability setting, publish
+ * it: see history.c. Called with s->log_lock held. */
+int history_post(server *s, room *r, chat_msg *m);
+void history_free(room *r);
 int history_flush(server *s, room *r);
 int history_flusher(void *arg); /* task: periodic fsync when batched */
 
@@ -79,13 +93,21 @@ int history_flusher(void *arg); /* task: periodic fsync when batched */
  * room message and a notice reach its peer; the session does the rest. */
 typedef struct client client;
 enum { NOTICE_INFO, NOTICE_ERROR };
+#define CHAT_MSG_REPLAYED 1 /* from history, on join */
+#define CHAT_MSG_MORE 2     /* another message follows at once: a protocol
+                             * may hold this one back and send both in one
+                             * write (one system call per batch, not per
+                             * message, is what lets a room fan out) */
+
 typedef struct client_ops {
-  /* a room message, live or replayed from history */
-  int (*message)(client *c, const room *r, const chat_msg *m, int replayed);
+  /* a room message, live or replayed from history (flags: CHAT_MSG_*) */
+  int (*message)(client *c, const room *r, const chat_msg *m, int flags);
   /* a reply to this client only: information or an error */
   int (*notice)(client *c, int kind, const char *text);
   /* the client is now in room r (before history is replayed); may be NULL */
   int (*joined)(client *c, const room *r);
+  /* send what message() held back; may be NULL */
+  int (*flush)(client *c);
 } client_ops;
 
 struct client {
@@ -106,6 +128,9 @@ struct client {
 int valid_name(const char *s, size_t max);
 /* Register a new client; -EBUSY when the server is full. */
 int session_begin(client *c, server *s, const client_ops *ops, void *proto);
+/* Stop delivering room messages (before a last word such as the shutdown
+ * goodbye, so nothing follows it). */
+void session_stop_writer(client *c);
 /* Leave the room (announced, even while cancelled) and unregister. */
 void session_end(client *c);
 /* Each returns 0, or -1 with the reason (for this client) in why. */

@@ -18,10 +18,22 @@
 typedef struct line_conn {
   eddy_stream *conn;
   eddy_lock out;
+  size_t held;                   /* room messages held back (CHAT_MSG_MORE) */
+  char pend[TEXT_MAX + 2048];    /* ...here, sent in one write */
 } line_conn;
 
-static int say(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int say(client *c, const char *fmt, ...) {
+static int send_held(line_conn *lc) {
+  if (!lc->held) return 0;
+  size_t n = lc->held;
+  lc->held = 0;
+  return eddy_stream_write(lc->conn, lc->pend, n, NULL, eddy_deadline_in(EDDY_SEC(10)));
+}
+
+/* One line to the client. With more, it may wait in lc->pend for the
+ * lines that follow at once; anything else sends what waits first, so the
+ * client sees lines in the order they were said. */
+static int say(client *c, int more, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int say(client *c, int more, const char *fmt, ...) {
   line_conn *lc = c->proto;
   char buf[TEXT_MAX + 128];
   va_list ap;
@@ -33,20 +45,31 @@ static int say(client *c, const char *fmt, ...) {
   buf[n++] = '\n';
   EDDY_WITH(g, &eddy_lock_cm, &lc->out);
   if (g.status) return g.status;
-  return eddy_stream_write(lc->conn, buf, (size_t)n, NULL, eddy_deadline_in(EDDY_SEC(10)));
+  int rc;
+  if (lc->held + (size_t)n > sizeof lc->pend && (rc = send_held(lc)) != 0) return rc;
+  memcpy(lc->pend + lc->held, buf, (size_t)n);
+  lc->held += (size_t)n;
+  return more ? 0 : send_held(lc);
 }
 
-static int show(client *c, const room *r, const chat_msg *m, int replayed) {
-  (void)replayed;
-  if (m->nick[0]) return say(c, "[%s] <%s> %s", r->name, m->nick, m->text);
-  return say(c, "[%s] * %s", r->name, m->text);
+static int show(client *c, const room *r, const chat_msg *m, int flags) {
+  int more = (flags & CHAT_MSG_MORE) != 0;
+  if (m->nick[0]) return say(c, more, "[%s] <%s> %s", r->name, m->nick, m->text);
+  return say(c, more, "[%s] * %s", r->name, m->text);
+}
+
+static int flush_held(client *c) {
+  line_conn *lc = c->proto;
+  EDDY_WITH(g, &eddy_lock_cm, &lc->out);
+  if (g.status) return g.status;
+  return send_held(lc);
 }
 
 static int notice(client *c, int kind, const char *text) {
-  return say(c, "%s%s", kind == NOTICE_ERROR ? "error: " : "* ", text);
+  return say(c, 0, "%s%s", kind == NOTICE_ERROR ? "error: " : "* ", text);
 }
 
-static const client_ops line_ops = {show, notice, NULL};
+static const client_ops line_ops = {show, notice, NULL, flush_held};
 
 static const char *HELP =
     "commands: /nick NAME, /join ROOM, /leave, /rooms, /who, /history N, /quit, /help;\n"
@@ -57,10 +80,10 @@ static int handle_line(client *c, char *line) {
   server *s = c->srv;
   char why[TEXT_MAX];
   if (line[0] != '/') {
-    if (!c->nick[0]) return say(c, "error: choose a nickname first: /nick NAME"), 0;
-    if (!c->room) return say(c, "error: join a room first: /join ROOM"), 0;
+    if (!c->nick[0]) return say(c, 0, "error: choose a nickname first: /nick NAME"), 0;
+    if (!c->room) return say(c, 0, "error: join a room first: /join ROOM"), 0;
     if (!line[0]) return 0;
-    if (session_post(c, line, why, sizeof why)) say(c, "error: %s", why);
+    if (session_post(c, line, why, sizeof why)) say(c, 0, "error: %s", why);
     return 0;
   }
   char cmd[16] = "", arg[TEXT_MAX] = "";
@@ -70,41 +93,41 @@ static int handle_line(client *c, char *line) {
   snprintf(arg, sizeof arg, "%s", rest); /* the whole rest: validated below */
   for (size_t n = strlen(arg); n && arg[n - 1] == ' '; n--) arg[n - 1] = 0;
   if (!strcmp(cmd, "/quit")) return 1;
-  if (!strcmp(cmd, "/help")) return say(c, "%s", HELP), 0;
+  if (!strcmp(cmd, "/help")) return say(c, 0, "%s", HELP), 0;
   if (!strcmp(cmd, "/nick")) {
-    if (session_nick(c, arg, why, sizeof why)) return say(c, "error: %s", why), 0;
-    return say(c, "* you are %s", c->nick), 0;
+    if (session_nick(c, arg, why, sizeof why)) return say(c, 0, "error: %s", why), 0;
+    return say(c, 0, "* you are %s", c->nick), 0;
   }
   if (!strcmp(cmd, "/join")) {
-    if (!c->nick[0]) return say(c, "error: choose a nickname first: /nick NAME"), 0;
-    if (session_join(c, arg, why, sizeof why)) say(c, "error: %s", why);
+    if (!c->nick[0]) return say(c, 0, "error: choose a nickname first: /nick NAME"), 0;
+    if (session_join(c, arg, why, sizeof why)) say(c, 0, "error: %s", why);
     return 0;
   }
   if (!strcmp(cmd, "/leave")) {
-    if (!c->room) return say(c, "error: you are in no room"), 0;
+    if (!c->room) return say(c, 0, "error: you are in no room"), 0;
     session_leave(c, 1);
-    return say(c, "* you left the room"), 0;
+    return say(c, 0, "* you left the room"), 0;
   }
   if (!strcmp(cmd, "/rooms")) {
-    for (room *r = s->rooms; r; r = r->next) say(c, "* %s (%d here)", r->name, r->members);
-    return say(c, "* end of rooms"), 0;
+    for (room *r = s->rooms; r; r = r->next) say(c, 0, "* %s (%d here)", r->name, r->members);
+    return say(c, 0, "* end of rooms"), 0;
   }
   if (!strcmp(cmd, "/who")) {
-    if (!c->room) return say(c, "error: you are in no room"), 0;
+    if (!c->room) return say(c, 0, "error: you are in no room"), 0;
     for (client *o = s->list; o; o = o->next)
-      if (o->room == c->room) say(c, "* %s", o->nick);
-    return say(c, "* end of list"), 0;
+      if (o->room == c->room) say(c, 0, "* %s", o->nick);
+    return say(c, 0, "* end of list"), 0;
   }
   if (!strcmp(cmd, "/history")) {
-    if (!c->room) return say(c, "error: you are in no room"), 0;
+    if (!c->room) return say(c, 0, "error: you are in no room"), 0;
     int n = atoi(arg);
-    if (n <= 0 || n > RECENT_MAX) return say(c, "error: /history N, with N from 1 to %d", RECENT_MAX), 0;
+    if (n <= 0 || n > RECENT_MAX) return say(c, 0, "error: /history N, with N from 1 to %d", RECENT_MAX), 0;
     room *r = c->room;
     if (n > r->nrecent) n = r->nrecent;
     for (int i = r->nrecent - n; i < r->nrecent; i++) show(c, r, &r->recent[(r->head + i) % RECENT_MAX], 1);
-    return say(c, "* end of history"), 0;
+    return say(c, 0, "* end of history"), 0;
   }
-  return say(c, "error: unknown command %s (try /help)", cmd), 0;
+  return say(c, 0, "error: unknown command %s (try /help)", cmd), 0;
 }
 
 int client_task(void *arg) {
@@ -118,7 +141,7 @@ int client_task(void *arg) {
     session_notice_last(&c, NOTICE_ERROR, "server full, try again later");
     return 0;
   }
-  say(&c, "welcome to eddy-chat; choose a nickname with /nick NAME (/help for more)");
+  say(&c, 0, "welcome to eddy-chat; choose a nickname with /nick NAME (/help for more)");
   char line[TEXT_MAX + 64];
   eddy_line ln;
   int st, quit = 0;
@@ -132,10 +155,13 @@ int client_task(void *arg) {
       if (line[i] == '\t' || (unsigned char)line[i] < 32) line[i] = ' ';
     if ((quit = handle_line(&c, line)) != 0) break;
   }
-  if (quit) say(&c, "* bye");
+  if (quit) say(&c, 0, "* bye");
   else if (st == -EMSGSIZE) session_notice_last(&c, NOTICE_ERROR, "line too long; disconnecting");
   else if (st == -ETIMEDOUT) session_notice_last(&c, NOTICE_ERROR, "idle for too long; disconnecting");
-  else if (st == -ECANCELED && !c.too_slow) session_notice_last(&c, NOTICE_INFO, "server shutting down; goodbye");
+  else if (st == -ECANCELED && !c.too_slow) {
+    session_stop_writer(&c); /* the goodbye is the last line */
+    session_notice_last(&c, NOTICE_INFO, "server shutting down; goodbye");
+  }
   session_end(&c);
   return 0;
 }

@@ -2,9 +2,17 @@
  * line: seq, time, nick, text and a checksum, tab-separated. Loading keeps
  * every record whose checksum holds and skips the rest, so a torn last
  * record (a crash or kill -9 mid-write) costs that record only. Writes go
- * through eddy's file I/O (the thread pool), serialised by one lock so the
- * log's order is the order everyone saw; durability is an fsync after each
- * message, or one every fsync_ms by a flusher task. */
+ * through eddy's file I/O, in the order everyone saw.
+ *
+ * Group commit: a post queues its message and, if no write is under way
+ * for the room, its poster becomes the room's writer and writes everything
+ * queued, batch after batch, one write (and, durable mode, one fsync) per
+ * batch, until the queue is empty; the others wait for their batch. So a
+ * busy room costs a write per batch, not per message. When each message
+ * must be durable (fsync_each) it is published only after its batch's
+ * fsync; in batched mode it is published when posted and written at the
+ * next write (a kill -9 loses at most the batch in flight), and a flusher
+ * task fsyncs every fsync_ms. */
 #include "chat.h"
 
 #include <fcntl.h>
@@ -101,15 +109,101 @@ int history_open(server *s, room *r) {
   return rc < 0 ? rc : 0;
 }
 
-int history_append(server *s, room *r, const chat_msg *m) {
-  char line[TEXT_MAX + NICK_MAX + 96];
-  int n = format(m, line, sizeof line);
-  if (n < 0) return n;
+#define PEND_MAX 1024 /* queued messages per room before posters wait */
+#define RECORD_MAX (TEXT_MAX + NICK_MAX + 96)
+
+/* Only r->pend grows here: the writer may be writing r->spare's old
+ * contents (the batch it took) while the lock is let go. */
+static int queue(room *r, const chat_msg *m) {
+  if (r->npend == r->pendcap) {
+    int ncap = r->pendcap ? r->pendcap * 2 : 16;
+    chat_msg *a = realloc(r->pend, (size_t)ncap * sizeof *a);
+    if (!a) return -ENOMEM;
+    r->pend = a;
+    r->pendcap = ncap;
+  }
+  r->pend[r->npend++] = *m;
+  return 0;
+}
+
+/* Write the queue until it is empty (the caller is the room's writer and
+ * holds s->log_lock; it is let go during each write so posts can queue).
+ * Shielded: a batch taken off the queue is written even if the writer's
+ * task is being cancelled. Returns the result for the batch holding seq. */
+static int write_queue(server *s, room *r, uint64_t seq) {
+  int mine = 0;
+  r->writing = 1;
+  eddy_shield sh;
+  eddy_shield_init(&sh, eddy_deadline_in(EDDY_SEC(10)));
+  EDDY_WITH(gs, &eddy_shield_cm, &sh);
+  while (r->npend) {
+    chat_msg *batch = r->pend;
+    int n = r->npend, cap = r->pendcap;
+    r->pend = r->spare;
+    r->pendcap = r->sparecap;
+    r->spare = batch;
+    r->sparecap = cap;
+    r->npend = 0;
+    size_t need = (size_t)n * RECORD_MAX, len = 0;
+    int rc = 0;
+    if (need > r->logcap) {
+      char *nb = realloc(r->logbuf, need);
+      if (nb) {
+        r->logbuf = nb;
+        r->logcap = need;
+      } else {
+        rc = -ENOMEM;
+      }
+    }
+    for (int i = 0; i < n && !rc; i++) {
+      int k = format(&batch[i], r->logbuf + len, RECORD_MAX);
+      if (k > 0) len += (size_t)k;
+    }
+    eddy_lock_release(&s->log_lock);
+    if (!rc) rc = eddy_file_write(r->log, r->logbuf, len);
+    if (rc == 0 && s->opts.fsync_each) rc = eddy_file_datasync(r->log);
+    else if (rc == 0) r->dirty = 1;
+    eddy_lock_acquire(&s->log_lock);
+    /* publish even if the disk failed: the room goes on; the error is told */
+    if (s->opts.fsync_each)
+      for (int i = 0; i < n; i++)
+        eddy_bcast_publish(r->b, &batch[i], eddy_deadline_in(EDDY_SEC(5)));
+    if (rc) {
+      r->failed_from = batch[0].seq;
+      r->failed_upto = batch[n - 1].seq;
+      r->failed_err = rc;
+    }
+    if (seq >= batch[0].seq && seq <= batch[n - 1].seq) mine = rc;
+    r->written_seq = batch[n - 1].seq;
+    eddy_cond_broadcast(&r->log_done);
+  }
+  r->writing = 0;
+  return mine;
+}
+
+int history_post(server *s, room *r, chat_msg *m) {
+  int rc;
+  while (r->npend >= PEND_MAX) /* the disk is behind: wait for it */
+    if ((rc = eddy_cond_wait(&r->log_done, &s->log_lock)) != 0) return rc;
+  m->seq = r->next_seq++;
+  if ((rc = queue(r, m)) != 0) {
+    r->next_seq--;
+    return rc;
+  }
   remember(r, m);
-  int rc = eddy_file_write(r->log, line, (size_t)n);
-  if (rc == 0 && s->opts.fsync_each) rc = eddy_file_datasync(r->log);
-  else if (rc == 0) r->dirty = 1;
-  return rc;
+  if (!s->opts.fsync_each) eddy_bcast_publish(r->b, m, eddy_deadline_in(EDDY_SEC(5)));
+  if (!r->writing) return write_queue(s, r, m->seq);
+  while (r->written_seq < m->seq) /* another poster writes our batch */
+    if ((rc = eddy_cond_wait(&r->log_done, &s->log_lock)) != 0) return rc;
+  return m->seq >= r->failed_from && m->seq <= r->failed_upto ? r->failed_err : 0;
+}
+
+void history_free(room *r) {
+  free(r->pend);
+  free(r->spare);
+  free(r->logbuf);
+  r->pend = r->spare = NULL;
+  r->logbuf = NULL;
 }
 
 int history_flush(server *s, room *r) {

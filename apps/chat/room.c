@@ -34,6 +34,7 @@ room *room_get(server *s, const char *name, int create, int *err) {
     return NULL;
   }
   snprintf(r->name, sizeof r->name, "%s", name);
+  eddy_cond_init(&r->log_done);
   int rc = eddy_bcast_new(&r->b, sizeof(chat_msg));
   if (rc == 0) rc = history_open(s, r);
   if (rc) {
@@ -58,11 +59,7 @@ int room_post(server *s, room *r, const char *nick, const char *text) {
   snprintf(m.text, sizeof m.text, "%s", text);
   EDDY_WITH(g, &eddy_lock_cm, &s->log_lock);
   if (g.status) return g.status;
-  m.seq = r->next_seq++;
-  int rc = history_append(s, r, &m);
-  /* publish even if the disk failed: the room goes on; the error is told */
-  int pr = eddy_bcast_publish(r->b, &m, eddy_deadline_in(EDDY_SEC(5)));
-  return rc ? rc : pr;
+  return history_post(s, r, &m);
 }
 
 void rooms_close(server *s) {
@@ -73,6 +70,7 @@ void rooms_close(server *s) {
     history_flush(s, r);
     eddy_file_close(r->log);
     eddy_bcast_free(r->b);
+    history_free(r);
     free(r);
     r = next;
   }

@@ -32,8 +32,24 @@ static int writer_task(void *arg) {
   client *c = arg;
   chat_msg m;
   int r;
-  while ((r = eddy_sub_recv(c->sub, &m, EDDY_FOREVER)) == 0)
-    if (m.seq > c->replayed) c->ops->message(c, c->room, &m, 0);
+  int held = 0; /* the protocol holds messages back (CHAT_MSG_MORE) */
+  while ((r = eddy_sub_recv(c->sub, &m, EDDY_FOREVER)) == 0) {
+    int more = eddy_sub_pending(c->sub) > 0;
+    if (m.seq > c->replayed) {
+      /* A message goes out whole or not at all: cancelling the writer (on
+       * leave, or shutdown) takes effect between messages, never in the
+       * middle of one, which would leave a protocol (a WebSocket frame) cut
+       * in half. Bounded, so a stuck peer cannot hold it forever. */
+      eddy_shield sh;
+      eddy_shield_init(&sh, eddy_deadline_in(EDDY_SEC(10)));
+      EDDY_WITH(g, &eddy_shield_cm, &sh);
+      c->ops->message(c, c->room, &m, more ? CHAT_MSG_MORE : 0);
+      held = more;
+    } else if (held && !more && c->ops->flush) {
+      c->ops->flush(c);
+      held = 0;
+    }
+  }
   if (r == -ENOBUFS) { /* fell too far behind: tell it why, then cut it off */
     c->too_slow = 1;
     session_notice_last(c, NOTICE_ERROR, "you fell too far behind the room; disconnecting");
@@ -42,13 +58,21 @@ static int writer_task(void *arg) {
   return 0;
 }
 
+void session_stop_writer(client *c) {
+  if (!c->writer) return;
+  eddy_cancel(c->writer);
+  /* the join waits for a message in flight to finish: in a shield, since
+   * the caller may be cancelled itself (shutdown) */
+  eddy_shield sh;
+  eddy_shield_init(&sh, eddy_deadline_in(EDDY_SEC(11)));
+  EDDY_WITH(g, &eddy_shield_cm, &sh);
+  eddy_join(c->writer, NULL);
+  c->writer = NULL;
+}
+
 void session_leave(client *c, int announce) {
   if (!c->room) return;
-  if (c->writer) {
-    eddy_cancel(c->writer);
-    eddy_join(c->writer, NULL);
-    c->writer = NULL;
-  }
+  session_stop_writer(c);
   eddy_sub_unsubscribe(c->sub);
   c->sub = NULL;
   room *r = c->room;
@@ -79,7 +103,7 @@ int session_join(client *c, const char *name, char *why, size_t wn) {
   c->replayed = 0;
   for (int i = r->nrecent - n; i < r->nrecent; i++) {
     const chat_msg *m = &r->recent[(r->head + i) % RECENT_MAX];
-    c->ops->message(c, r, m, 1);
+    c->ops->message(c, r, m, CHAT_MSG_REPLAYED);
     c->replayed = m->seq;
   }
   eddy_spawn_opts o = {.name = "writer"};

@@ -34,11 +34,11 @@ static int send_json(client *c, json_t *o) {
   return rc;
 }
 
-static int web_message(client *c, const room *r, const chat_msg *m, int replayed) {
+static int web_message(client *c, const room *r, const chat_msg *m, int flags) {
   return send_json(c, json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:b, s:b}", "type", "message",
                                 "room", r->name, "seq", (json_int_t)m->seq, "time",
                                 (json_int_t)m->time_ms, "nick", m->nick, "text", m->text,
-                                "system", !m->nick[0], "history", replayed));
+                                "system", !m->nick[0], "history", (flags & CHAT_MSG_REPLAYED) != 0));
 }
 
 static int web_notice(client *c, int kind, const char *text) {
@@ -50,7 +50,7 @@ static int web_joined(client *c, const room *r) {
   return send_json(c, json_pack("{s:s, s:s}", "type", "joined", "room", r->name));
 }
 
-static const client_ops web_ops = {web_message, web_notice, web_joined};
+static const client_ops web_ops = {web_message, web_notice, web_joined, NULL};
 
 static int send_rooms(client *c) {
   json_t *a = json_array();
@@ -134,7 +134,7 @@ static void handle(client *c, const char *data, size_t len) {
       room *r = c->room;
       int k = n > r->nrecent ? r->nrecent : (int)n;
       for (int i = r->nrecent - k; i < r->nrecent; i++)
-        web_message(c, r, &r->recent[(r->head + i) % RECENT_MAX], 1);
+        web_message(c, r, &r->recent[(r->head + i) % RECENT_MAX], CHAT_MSG_REPLAYED);
       send_json(c, json_pack("{s:s}", "type", "history_end"));
     }
   } else {
@@ -174,6 +174,7 @@ int web_session(server *s, eddy_stream *conn, const char *key) {
     ws_set_close(&ws, WSLAY_CODE_POLICY_VIOLATION, "too slow: fell too far behind the room");
   } else if (st == -ECANCELED) {
     /* shutdown: a goodbye the page can show, then the close frame */
+    session_stop_writer(&c);
     eddy_shield sh;
     eddy_shield_init(&sh, eddy_deadline_in(EDDY_SEC(1)));
     {

@@ -77,6 +77,9 @@ EDDY_API size_t eddy_bcast_subscribers(const eddy_bcast *b);
 EDDY_API int eddy_bcast_subscribe(eddy_bcast *b, size_t capacity, int policy,
                                   eddy_sub **out);
 EDDY_API int eddy_sub_recv(eddy_sub *s, void *item, eddy_time_t deadline);
+/* Items waiting in the subscription: that many eddy_sub_recv calls return
+ * at once (a consumer can batch its output on it). */
+EDDY_API size_t eddy_sub_pending(const eddy_sub *s);
 EDDY_API unsigned long eddy_sub_dropped(const eddy_sub *s);
 EDDY_API void eddy_sub_unsubscribe(eddy_sub *s);
 

@@ -304,7 +304,11 @@ EDDY_API int eddy_stream_writev(eddy_stream *s, const struct iovec *iov,
         n -= (ssize_t)k;
         if (v[i].iov_len == 0) i++;
       }
-      if (intr) return intr; /* what was sent is in *sent */
+      /* Interrupted after the kernel took bytes: if it took them all, the
+       * write happened, and saying otherwise would make the caller treat
+       * sent data as unsent; the cancellation shows at the next
+       * checkpoint. If it took part, *sent says how much. */
+      if (intr && i < iovcnt) return intr;
       continue;
     }
     if (n == -EINTR) continue;

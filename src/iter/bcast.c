@@ -151,6 +151,8 @@ EDDY_API int eddy_bcast_publish(eddy_bcast *b, const void *item,
   return 0;
 }
 
+EDDY_API size_t eddy_sub_pending(const eddy_sub *s) { return s ? s->len : 0; }
+
 EDDY_API int eddy_sub_recv(eddy_sub *s, void *item, eddy_time_t deadline) {
   eddy_task *t;
   int r = eddy__checkpoint(&t);
