@@ -56,6 +56,8 @@ stop_all() {
 trap 'stop_all' EXIT
 trap 'stop_all; exit 130' INT TERM
 
+say "machine load at start: $(uptime | sed 's/.*load average/load average/')"
+
 # ---- pinning: server on CPU 0, load on CPU 1
 spin=(taskset -c 0) lpin=(taskset -c 1)
 if ! taskset -c 0 true 2>/dev/null; then
