@@ -178,6 +178,13 @@ int main(int argc, char **argv) {
       break;
     }
   }
+  for (int i = 0; i < nconn; i++) {
+    close(cs[i].fd);
+    free(cs[i].tx);
+    free(cs[i].rx);
+  }
+  free(cs);
+  close(ep);
   double el = tstop - tstart, cpu = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
   printf("requests=%lld seconds=%.3f rate=%.1f total=%lld cpu=%.3f per_cpu=%.1f util=%.3f\n",
          counted, el, counted / el, total, cpu, cpu > 0 ? counted / cpu : -1,
