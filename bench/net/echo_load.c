@@ -142,7 +142,12 @@ int main(int argc, char **argv) {
     int n = epoll_wait(ep, evs, 512, 5000);
     if (n < 0 && errno != EINTR) die("epoll_wait");
     if (n == 0) {
-      fprintf(stderr, "echo_load: no echo for 5 s (server stuck or dead)\n");
+      int partial = 0;
+      for (int i = 0; i < nconn; i++) partial += cs[i].got > 0;
+      fprintf(stderr,
+              "echo_load: no echo for 5 s (server stuck or dead; %lld round "
+              "trips done, %d of %d connections hold a partial echo)\n",
+              total, partial, nconn);
       return 1;
     }
     for (int i = 0; i < n; i++) {
