@@ -103,13 +103,6 @@ start() {
   say "$name does not listen on $port"
   return 1
 }
-stop() { # the last server started
-  kill "$spid" 2>/dev/null
-  wait "$spid" 2>/dev/null
-  local keep=() p
-  for p in "${servers[@]}"; do [ "$p" = "$spid" ] || keep+=("$p"); done
-  servers=("${keep[@]}")
-}
 cpu_of() { # utime + stime of a pid, in clock ticks
   awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
@@ -162,66 +155,104 @@ count_syscalls() {
   esac
 }
 
+# Every server of a section runs at once (idle while another is measured),
+# and the repetitions go round them in turn: on a shared machine a busy
+# minute then spreads over every runtime instead of sinking one.
+declare -A sport spidof vals dead
+# launch KIND RUNTIME PORT CMD...: start one server, remember port and pid;
+# adds RUNTIME to the array named by KIND_rts
+launch() {
+  local kind=$1 rt=$2 port=$3
+  shift 3
+  if ! command -v "$1" >/dev/null 2>&1 && [ ! -x "$1" ]; then fail "$kind $rt: $1 not built"; return; fi
+  say "$kind: $rt on port $port"
+  if start "$kind-$rt" "$port" "$@"; then
+    sport[$kind-$rt]=$port spidof[$kind-$rt]=$spid
+    eval "${kind}_rts+=(\"\$rt\")"
+  else
+    fail "$kind $rt"
+    stop_pid "$spid"
+  fi
+}
+stop_pid() {
+  kill "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+  local keep=() p
+  for p in "${servers[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+  servers=("${keep[@]}")
+}
+want() { case ",$only," in *",$1,"*) return 0 ;; esac; return 1; }
+py=/usr/bin/python3
+
 # ---------------------------------------------------------------- 1. echo
-# echo_server RUNTIME CMD...: the server command without its port argument
-echo_server() {
-  local rt=$1
+echo_rts=()
+# echo_launch RUNTIME CMD...: the server command without its port argument
+echo_launch() {
+  local rt=$1 port
   shift
-  if [ ! -x "$load" ]; then fail "$rt: echo_load not built"; return; fi
-  if ! command -v "$1" >/dev/null 2>&1 && [ ! -x "$1" ]; then fail "echo $rt: $1 not built"; return; fi
-  local port
   port=$(free_port)
-  say "echo: $rt on port $port"
-  if ! start "echo-$rt" "$port" "$@" "$port"; then fail "echo $rt"; stop; return; fi
-  local entry conns size r64=() c64=() r1k=() line k
-  # one untimed run first: a fresh server (an interpreter above all) is
-  # slower for its first second
-  [ $quick = 1 ] || timeout 30 "${lpin[@]}" "$load" "$port" 64 64 1 0 >/dev/null 2>>"$work/echo-$rt.err"
+  launch echo "$rt" "$port" "$@" "$port"
+}
+# echo_round RUNTIME: one measurement of each echo entry
+echo_round() {
+  local rt=$1 port=${sport[echo-$1]} pid=${spidof[echo-$1]} entry conns size line
   for entry in echo_64x64 echo_256x1k; do
     if [ $entry = echo_64x64 ]; then conns=64 size=64; else conns=256 size=1024; fi
-    for k in $(seq $reps); do
-      if ! line=$(timeout $((${dur%.*} + 20)) "${lpin[@]}" "$load" "$port" $conns $size $dur $warm "$spid" 2>>"$work/echo-$rt.err"); then
-        fail "$entry $rt: $(tail -1 "$work/echo-$rt.err")"
-        stop
-        return
-      fi
-      say "  $entry #$k: $(echo "$line" | field rate) req/s, server util $(echo "$line" | field util)"
-      if [ $entry = echo_64x64 ]; then
-        r64+=("$(echo "$line" | field rate)")
-        c64+=("$(echo "$line" | field per_cpu)")
-      else
-        r1k+=("$(echo "$line" | field rate)")
-      fi
-    done
+    if ! line=$(timeout $((${dur%.*} + 20)) "${lpin[@]}" "$load" "$port" $conns $size $dur $warm "$pid" 2>>"$work/echo-$rt.err"); then
+      fail "$entry $rt: $(tail -1 "$work/echo-$rt.err")"
+      dead[$rt]=1
+      stop_pid "$pid"
+      return
+    fi
+    say "  $entry $rt: $(echo "$line" | field rate) req/s, server util $(echo "$line" | field util)"
+    vals[$entry|$rt]+=" $(echo "$line" | field rate)"
+    [ $entry = echo_64x64 ] && vals[echo_64x64_cpu|$rt]+=" $(echo "$line" | field per_cpu)"
   done
-  report echo_64x64 "$rt" ops/s "${r64[@]}"
-  report echo_256x1k "$rt" ops/s "${r1k[@]}"
-  report echo_64x64_cpu "$rt" ops/s "${c64[@]}"
-  # system calls per request: one separate short run
-  local calls total
-  if calls=$(count_syscalls "$spid" sh -c "timeout 30 ${lpin[*]} '$load' $port 64 64 $sysdur 0 $spid >'$work/sys-$rt.txt' 2>>'$work/echo-$rt.err'") &&
+}
+# echo_syscalls RUNTIME: system calls per request, one separate short run
+echo_syscalls() {
+  local rt=$1 port=${sport[echo-$1]} pid=${spidof[echo-$1]} calls total
+  if calls=$(count_syscalls "$pid" sh -c "timeout 30 ${lpin[*]} '$load' $port 64 64 $sysdur 0 $pid >'$work/sys-$rt.txt' 2>>'$work/echo-$rt.err'") &&
       total=$(field total <"$work/sys-$rt.txt") && [ -n "$calls" ] && [ -n "$total" ] && [ "$total" -gt 0 ]; then
     report echo_64x64_syscalls "$rt" calls "$(awk -v c="$calls" -v t="$total" 'BEGIN {printf "%.3f", c / t}')"
   else
     say "  echo_64x64_syscalls $rt: not counted"
   fi
-  stop
 }
 
-want() { case ",$only," in *",$1,"*) return 0 ;; esac; return 1; }
-py=/usr/bin/python3
-want echo && {
-echo_server eddy-epoll env EDDY_BACKEND=epoll "$bin/echo_eddy"
-echo_server eddy-uring env EDDY_BACKEND=io_uring "$bin/echo_eddy"
-echo_server c-epoll "$peers/echo_epoll"
-echo_server c-uring "$peers/echo_uring"
-echo_server libuv "$peers/echo_libuv"
-echo_server tokio "$peers/echo_tokio"
-echo_server go "$peers/echo_go"
-echo_server uvloop $py "$root/bench/peers/echo_py.py" uvloop
-echo_server asyncio $py "$root/bench/peers/echo_py.py" asyncio
-echo_server node node "$root/bench/peers/echo_node.mjs"
-}
+if want echo; then
+  if [ ! -x "$load" ]; then
+    fail "echo: echo_load not built"
+  else
+    echo_launch eddy-epoll env EDDY_BACKEND=epoll "$bin/echo_eddy"
+    echo_launch eddy-uring env EDDY_BACKEND=io_uring "$bin/echo_eddy"
+    echo_launch c-epoll "$peers/echo_epoll"
+    echo_launch c-uring "$peers/echo_uring"
+    echo_launch libuv "$peers/echo_libuv"
+    echo_launch tokio "$peers/echo_tokio"
+    echo_launch go "$peers/echo_go"
+    echo_launch uvloop $py "$root/bench/peers/echo_py.py" uvloop
+    echo_launch asyncio $py "$root/bench/peers/echo_py.py" asyncio
+    echo_launch node node "$root/bench/peers/echo_node.mjs"
+    # one untimed run each first: a fresh server (an interpreter above all)
+    # is slower for its first second
+    if [ $quick = 0 ]; then
+      for rt in "${echo_rts[@]}"; do
+        timeout 30 "${lpin[@]}" "$load" "${sport[echo-$rt]}" 64 64 1 0 >/dev/null 2>>"$work/echo-$rt.err"
+      done
+    fi
+    for k in $(seq $reps); do
+      say "echo: round $k of $reps"
+      for rt in "${echo_rts[@]}"; do [ -n "${dead[$rt]:-}" ] || echo_round "$rt"; done
+    done
+    for rt in "${echo_rts[@]}"; do
+      [ -z "${dead[$rt]:-}" ] || continue
+      for e in echo_64x64 echo_256x1k echo_64x64_cpu; do report $e "$rt" ops/s ${vals[$e|$rt]}; done
+      echo_syscalls "$rt"
+      stop_pid "${spidof[echo-$rt]}"
+    done
+  fi
+fi
 
 # ---------------------------------------------------------------- 2. HTTP
 # wrk_run PORT PID [wrk args...]: prints "rate per_cpu" or fails
@@ -243,42 +274,38 @@ wrk_run() {
     /^Requests\/sec:/ { r = $2 }
     END { if (r == "") exit 1; printf "%s %.1f\n", r, (c > 0 ? n / (c / hz) : -1) }'
 }
-# http_server RUNTIME PORT CMD...
-http_server() {
-  local rt=$1 port=$2
-  shift 2
-  if ! command -v wrk >/dev/null; then fail "http $rt: wrk missing"; return; fi
-  if ! command -v "$1" >/dev/null 2>&1 && [ ! -x "$1" ]; then fail "http $rt: $1 not built"; return; fi
-  say "http: $rt on port $port"
-  if ! start "http-$rt" "$port" "$@"; then fail "http $rt"; stop; return; fi
-  [ $quick = 1 ] || wrk_run "$port" "$spid" >/dev/null 2>&1 # warm-up
-  local plain=() cpu=() p16=() pcpu=() k v
-  for k in $(seq $reps); do
-    if ! v=$(wrk_run "$port" "$spid" 2>>"$work/http-$rt.err"); then fail "http_hello $rt"; stop; return; fi
-    plain+=("${v% *}") cpu+=("${v#* }")
-    if ! v=$(wrk_run "$port" "$spid" -s "$here/pipeline.lua" 2>>"$work/http-$rt.err"); then fail "http_hello_p16 $rt"; stop; return; fi
-    p16+=("${v% *}") pcpu+=("${v#* }")
-    say "  #$k: ${plain[-1]} req/s (${cpu[-1]} per CPU-s), pipelined x16 ${p16[-1]} req/s"
-  done
-  report http_hello "$rt" ops/s "${plain[@]}"
-  report http_hello_p16 "$rt" ops/s "${p16[@]}"
-  report http_hello_cpu "$rt" ops/s "${cpu[@]}"
-  report http_hello_p16_cpu "$rt" ops/s "${pcpu[@]}"
-  stop
+http_rts=()
+# http_round RUNTIME: one measurement of each HTTP entry
+http_round() {
+  local rt=$1 port=${sport[http-$1]} pid=${spidof[http-$1]} v p16
+  if ! v=$(wrk_run "$port" "$pid" 2>>"$work/http-$rt.err") ||
+      ! p16=$(wrk_run "$port" "$pid" -s "$here/pipeline.lua" 2>>"$work/http-$rt.err"); then
+    fail "http $rt: see $work/http-$rt.err"
+    dead[$rt]=1
+    stop_pid "$pid"
+    return
+  fi
+  vals[http_hello|$rt]+=" ${v% *}" vals[http_hello_cpu|$rt]+=" ${v#* }"
+  vals[http_hello_p16|$rt]+=" ${p16% *}" vals[http_hello_p16_cpu|$rt]+=" ${p16#* }"
+  say "  $rt: ${v% *} req/s (${v#* } per CPU-s), pipelined x16 ${p16% *} req/s (${p16#* } per CPU-s)"
 }
 
-want http && {
-port=$(free_port)
-http_server eddy-epoll "$port" env EDDY_BACKEND=epoll "$bin/http_eddy" "$port"
-port=$(free_port)
-http_server eddy-uring "$port" env EDDY_BACKEND=io_uring "$bin/http_eddy" "$port"
-# nginx: one process (no master, no daemon) so its CPU time is one pid's;
-# a generated config in a temp dir; keep-alive without a request limit,
-# as the eddy server has none.
-ngx=$work/nginx
-rm -rf "$ngx" && mkdir -p "$ngx/tmp"
-port=$(free_port)
-cat >"$ngx/nginx.conf" <<CONF
+if want http; then
+  dead=()
+  if ! command -v wrk >/dev/null; then
+    fail "http: wrk missing"
+  else
+    port=$(free_port)
+    launch http eddy-epoll "$port" env EDDY_BACKEND=epoll "$bin/http_eddy" "$port"
+    port=$(free_port)
+    launch http eddy-uring "$port" env EDDY_BACKEND=io_uring "$bin/http_eddy" "$port"
+    # nginx: one process (no master, no daemon) so its CPU time is one
+    # pid's; a generated config in a temp dir; keep-alive without a request
+    # limit, as the eddy server has none.
+    ngx=$work/nginx
+    rm -rf "$ngx" && mkdir -p "$ngx/tmp"
+    port=$(free_port)
+    cat >"$ngx/nginx.conf" <<CONF
 worker_processes 1;
 daemon off;
 master_process off;
@@ -303,11 +330,24 @@ http {
   }
 }
 CONF
-http_server nginx "$port" /usr/sbin/nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/error.log"
-}
+    launch http nginx "$port" /usr/sbin/nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/error.log"
+    if [ $quick = 0 ]; then # warm-up
+      for rt in "${http_rts[@]}"; do wrk_run "${sport[http-$rt]}" "${spidof[http-$rt]}" >/dev/null 2>&1; done
+    fi
+    for k in $(seq $reps); do
+      say "http: round $k of $reps"
+      for rt in "${http_rts[@]}"; do [ -n "${dead[$rt]:-}" ] || http_round "$rt"; done
+    done
+    for rt in "${http_rts[@]}"; do
+      [ -z "${dead[$rt]:-}" ] || continue
+      for e in http_hello http_hello_p16 http_hello_cpu http_hello_p16_cpu; do report $e "$rt" ops/s ${vals[$e|$rt]}; done
+      stop_pid "${spidof[http-$rt]}"
+    done
+  fi
+fi
 
 # ---------------------------------------------------------------- 3. files
-want files && {
+if want files; then
 data=$work/file.dat
 mb=64
 [ $quick = 1 ] && mb=4
@@ -329,7 +369,7 @@ file_bench() {
 file_bench file-eddy-epoll env EDDY_BACKEND=epoll "$bin/file_eddy" "$data" eddy-epoll
 file_bench file-eddy-uring env EDDY_BACKEND=io_uring "$bin/file_eddy" "$data" eddy-uring
 file_bench file-floor "$peers/file_floor" "$data"
-}
+fi
 
 # ---------------------------------------------------------------- summary
 {
