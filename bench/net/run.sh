@@ -94,8 +94,7 @@ start() {
   "${spin[@]}" "$@" >"$work/$name.out" 2>"$work/$name.err" &
   spid=$!
   servers+=("$spid")
-  local i
-  for i in $(seq 100); do # up to 10 s (interpreters, a loaded machine)
+  for _ in $(seq 100); do # up to 10 s (interpreters, a loaded machine)
     kill -0 "$spid" 2>/dev/null || { say "$name exited at start: $(tail -2 "$work/$name.err")"; return 1; }
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
     sleep 0.1

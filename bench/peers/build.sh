@@ -95,7 +95,7 @@ fresh "$out/echo_uring" "$here/echo_uring.c" ||
 fresh "$out/echo_libuv" "$here/echo_libuv.c" ||
   step echo_libuv cc -O2 -Wall "$here/echo_libuv.c" -o "$out/echo_libuv" -luv
 build_go_echo() {
-  GOCACHE="$out/gocache" GOPATH="$out/gopath" GO111MODULE=off GOFLAGS= \
+  GOCACHE="$out/gocache" GOPATH="$out/gopath" GO111MODULE=off GOFLAGS="" \
     go build -o "$out/echo_go" "$here/echo_go.go"
 }
 fresh "$out/echo_go" "$here/echo_go.go" || step echo_go build_go_echo
