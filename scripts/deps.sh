@@ -12,6 +12,7 @@ have make || need+=(make)
 have pkg-config || need+=(pkg-config)
 have valgrind || need+=(valgrind)
 have ninja || need+=(ninja-build)
+have python3 || need+=(python3) # bench/net/selftest.py
 [ -f /usr/include/valgrind/valgrind.h ] || need+=(valgrind)
 [ -f /usr/include/ares.h ] || need+=(libc-ares-dev)
 [ -f /usr/include/liburing.h ] || need+=(liburing-dev)

@@ -20,6 +20,15 @@ command -v cc >/dev/null || need+=(gcc)
 command -v node >/dev/null || need+=(nodejs)
 command -v cargo >/dev/null || need+=(cargo rustc)
 command -v taskset >/dev/null || need+=(util-linux)
+# the I/O entries (bench/net/run.sh): C floors, libuv, the HTTP server's
+# parser, nginx and wrk, and the system-call counters
+[ -f /usr/include/liburing.h ] || need+=(liburing-dev)
+[ -f /usr/include/uv.h ] || need+=(libuv1-dev)
+[ -f /usr/include/http_parser.h ] || need+=(libhttp-parser-dev)
+[ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v wrk >/dev/null || need+=(wrk)
+command -v strace >/dev/null || need+=(strace)
+command -v perf >/dev/null || need+=(linux-perf)
 if [ ${#need[@]} -gt 0 ]; then
   echo "peers: installing ${need[*]}" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
@@ -54,8 +63,8 @@ fresh "$out/go_bench" "$here/go_bench.go" || step go_bench build_go
 
 # Tokio from Debian's packaged crate sources (librust-tokio-dev), offline:
 # cargo's crates-io source is replaced by /usr/share/cargo/registry.
-build_tokio() {
-  mkdir -p "$out/cargo-home" "$out/tokio/src"
+build_tokio_config() {
+  mkdir -p "$out/cargo-home"
   cat >"$out/cargo-home/config.toml" <<CFG
 [source.crates-io]
 replace-with = "debian"
@@ -64,6 +73,10 @@ directory = "/usr/share/cargo/registry"
 [net]
 offline = true
 CFG
+}
+build_tokio() {
+  build_tokio_config
+  mkdir -p "$out/tokio/src"
   cp "$here/tokio_bench/Cargo.toml" "$out/tokio/"
   cp "$here/tokio_bench/src/main.rs" "$out/tokio/src/"
   (cd "$out/tokio" && CARGO_HOME="$out/cargo-home" CARGO_TARGET_DIR="$out/tokio/target" \
@@ -72,6 +85,33 @@ CFG
 }
 fresh "$out/tokio_bench" "$here/tokio_bench/Cargo.toml" "$here/tokio_bench/src/main.rs" ||
   step tokio_bench build_tokio
+
+# The I/O peers (bench/net/run.sh): echo servers and the file-read floor.
+for p in echo_epoll file_floor; do
+  fresh "$out/$p" "$here/$p.c" || step $p cc -O2 -Wall "$here/$p.c" -o "$out/$p"
+done
+fresh "$out/echo_uring" "$here/echo_uring.c" ||
+  step echo_uring cc -O2 -Wall "$here/echo_uring.c" -o "$out/echo_uring" -luring
+fresh "$out/echo_libuv" "$here/echo_libuv.c" ||
+  step echo_libuv cc -O2 -Wall "$here/echo_libuv.c" -o "$out/echo_libuv" -luv
+build_go_echo() {
+  GOCACHE="$out/gocache" GOPATH="$out/gopath" GO111MODULE=off GOFLAGS="" \
+    go build -o "$out/echo_go" "$here/echo_go.go"
+}
+fresh "$out/echo_go" "$here/echo_go.go" || step echo_go build_go_echo
+# Same offline cargo home as tokio_bench; its own crate (tokio's net
+# feature), so the scheduler entries keep their build untouched.
+build_tokio_echo() {
+  build_tokio_config
+  mkdir -p "$out/tokio_echo/src"
+  cp "$here/tokio_echo/Cargo.toml" "$out/tokio_echo/"
+  cp "$here/tokio_echo/src/main.rs" "$out/tokio_echo/src/"
+  (cd "$out/tokio_echo" && CARGO_HOME="$out/cargo-home" CARGO_TARGET_DIR="$out/tokio_echo/target" \
+    cargo build --release -q) &&
+    cp "$out/tokio_echo/target/release/tokio_echo" "$out/echo_tokio"
+}
+fresh "$out/echo_tokio" "$here/tokio_echo/Cargo.toml" "$here/tokio_echo/src/main.rs" ||
+  step echo_tokio build_tokio_echo
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "peers: built, except: ${failed[*]}" >&2

@@ -292,7 +292,11 @@ EDDY_API int eddy_stream_writev(eddy_stream *s, const struct iovec *iov,
       }
       if (intr && n < 0) return intr;
     } else {
-      n = eddy__sys_sendv(s->watch.fd, v + i, iovcnt - i);
+      /* one buffer left (every eddy_stream_write): send(2), which spares
+       * the kernel sendmsg's msghdr copy and iovec import */
+      n = iovcnt - i == 1
+              ? eddy__sys_send(s->watch.fd, v[i].iov_base, v[i].iov_len)
+              : eddy__sys_sendv(s->watch.fd, v + i, iovcnt - i);
     }
     if (n >= 0) {
       total += (size_t)n;

@@ -1,0 +1,107 @@
+/* file_floor.c: the floor of the page-cache file entries (runtime floor):
+ * what bench/net/file_eddy.c does, with bare system calls in a C loop.
+ *
+ *  - file_pread_4k: pread of 4 KiB at pseudo-random 4 KiB-aligned offsets
+ *    (xorshift64, the same sequence as file_eddy's), ns per read;
+ *  - file_seq_bw: the whole file with read() of 64 KiB, several passes,
+ *    MB/s (10^6 bytes per second).
+ *
+ * The file is read once, untimed, first. Median of 3 repetitions (one with
+ * EDDY_BENCH_QUICK=1, and tiny counts). Prints BENCH / BENCHSPREAD lines.
+ *
+ *   file_floor PATH */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096
+#define CHUNK (64 * 1024)
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static void report(const char *entry, double *v, int n, const char *unit) {
+  for (int i = 1; i < n; i++)
+    for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+      double t = v[j];
+      v[j] = v[j - 1];
+      v[j - 1] = t;
+    }
+  printf("BENCH %s floor %.2f %s\n", entry, v[n / 2], unit);
+  printf("BENCHSPREAD %s floor %.2f %.2f %s\n", entry, v[0], v[n - 1], unit);
+  fflush(stdout);
+}
+
+static char chunk[CHUNK];
+
+/* One pass over the whole file; bytes read or -1. */
+static long long pass(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  long long total = 0;
+  ssize_t n;
+  while ((n = read(fd, chunk, CHUNK)) > 0) total += n;
+  close(fd);
+  return n < 0 ? -1 : total;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: file_floor PATH\n");
+    return 2;
+  }
+  const char *path = argv[1], *q = getenv("EDDY_BENCH_QUICK");
+  int quick = q && *q && strcmp(q, "0") != 0;
+  long long size = pass(path);
+  if (size < (1 << 20)) {
+    fprintf(stderr, "file_floor: %s: unreadable or smaller than 1 MiB\n", path);
+    return 1;
+  }
+  int reps = quick ? 1 : 3;
+  long reads = quick ? 2000 : 200000;
+  int passes = quick ? 1 : 8;
+  uint64_t pages = (uint64_t)size / PAGE;
+  double v[3];
+  static char buf[PAGE];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 1;
+  for (int k = 0; k < reps; k++) {
+    uint64_t x = 88172645463325252ull;
+    double t0 = now_ns();
+    for (long i = 0; i < reads; i++) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      if (pread(fd, buf, PAGE, (off_t)((x % pages) * PAGE)) != PAGE) {
+        perror("file_floor: pread");
+        return 1;
+      }
+    }
+    v[k] = (now_ns() - t0) / (double)reads;
+  }
+  close(fd);
+  report("file_pread_4k", v, reps, "ns");
+  for (int k = 0; k < reps; k++) {
+    double t0 = now_ns();
+    long long bytes = 0;
+    for (int p = 0; p < passes; p++) {
+      long long n = pass(path);
+      if (n != size) {
+        fprintf(stderr, "file_floor: a pass read %lld of %lld bytes\n", n, size);
+        return 1;
+      }
+      bytes += n;
+    }
+    v[k] = (double)bytes / ((now_ns() - t0) / 1e9) / 1e6;
+  }
+  report("file_seq_bw", v, reps, "MB/s");
+  return 0;
+}
