@@ -14,6 +14,8 @@ have valgrind || need+=(valgrind)
 have ninja || need+=(ninja-build)
 [ -f /usr/include/valgrind/valgrind.h ] || need+=(valgrind)
 [ -f /usr/include/ares.h ] || need+=(libc-ares-dev)
+have redis-cli || need+=(redis-tools)         # examples/redis-lite tests
+have redis-server || need+=(redis-server)   # bench/redis: the peer
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO=sudo
