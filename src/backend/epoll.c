@@ -78,6 +78,7 @@ int eddy__poller_poll(eddy_loop *loop, eddy_time_t timeout) {
       break;
     }
     case TAG_WATCH:
+      if (evs[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) m |= EDDY__WATCH_HUP;
       watch_event((eddy_watch *)(p & ~(uintptr_t)3), m);
       break;
     case TAG_ONESHOT: {

@@ -24,6 +24,12 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/* eddy_watch.ready: a sticky bit next to EDDY_READABLE/EDDY_WRITABLE, set
+ * once the poller saw the peer hang up or an error (EPOLLRDHUP, HUP, ERR):
+ * from then on a short read no longer means "nothing more to read" (the
+ * end of stream or the error is still to be collected). */
+#define EDDY__WATCH_HUP 0x100u
+
 #if defined(__SANITIZE_ADDRESS__)
 #define EDDY__ASAN 1
 #elif defined(__has_feature)

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct eddy_stream {
@@ -23,6 +24,8 @@ struct eddy_stream {
   size_t scanned; /* read_until: bytes already searched for the delimiter */
   int eof, err;
   int wr_shut;
+  int is_socket; /* a short read empties a socket (not so a tty) */
+  int drained;   /* the last recv came back short: the socket was empty */
 };
 
 #define DEFAULT_BUF ((size_t)16 * 1024)
@@ -49,6 +52,8 @@ EDDY_API int eddy_stream_from_fd(int fd, const eddy_stream_opts *o,
     eddy__free(s);
     return r;
   }
+  struct stat st;
+  s->is_socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
   *out = s;
   return 0;
 }
@@ -92,10 +97,26 @@ static int fill(eddy_stream *s, eddy_time_t deadline) {
   if (s->err) return s->err;
   int r = make_room(s);
   if (r) return r;
+  if (s->drained && !(s->watch.ready & EDDY__WATCH_HUP)) {
+    /* A short read emptied the socket, and the registration is
+     * edge-triggered: bytes that arrive later bring a new edge. Waiting
+     * for it first saves the recv that would only say EAGAIN (a request-
+     * reply server otherwise pays two reads per request). Not once the
+     * peer has hung up: its end of stream brings no further edge. */
+    r = eddy_watch_wait(&s->watch, EDDY_READABLE, deadline);
+    if (r) return r;
+  }
+  s->drained = 0;
   for (;;) {
-    ssize_t n = eddy__sys_recv(s->watch.fd, s->buf + s->end, s->cap - s->end);
+    size_t want = s->cap - s->end;
+    ssize_t n = eddy__sys_recv(s->watch.fd, s->buf + s->end, want);
     if (n > 0) {
       s->end += (size_t)n;
+      if ((size_t)n < want && s->is_socket) {
+        /* edges recorded before this recv were for bytes it has taken */
+        s->drained = 1;
+        s->watch.ready &= ~(unsigned)EDDY_READABLE;
+      }
       return 0;
     }
     if (n == 0) {
