@@ -833,13 +833,21 @@ void cmd_init(void) {
   }
 }
 
+/* Names are lower-case letters, so c | 0x20 == name[i] matches a letter
+ * in either case and nothing else. */
+static int same_name(const char *name, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (((unsigned char)s[i] | 0x20) != (unsigned char)name[i]) return 0;
+  return name[n] == 0;
+}
+
 static const command *find(const char *s, size_t n) {
   if (n > 16) return NULL;
   unsigned h = name_hash(s, n);
   for (;; h++) {
     const command *c = slots[h & (SLOTS - 1)];
     if (!c) return NULL;
-    if (strlen(c->name) == n && strncasecmp(c->name, s, n) == 0) return c;
+    if (same_name(c->name, s, n)) return c;
   }
 }
 

@@ -77,7 +77,8 @@ int resp_to_ll(const char *s, size_t n, long long *v) {
   for (; i < n; i++) {
     unsigned d = (unsigned char)s[i] - '0';
     if (d > 9) return -1;
-    if (acc > (ULLONG_MAX - d) / 10) return -1;
+    /* 18 digits cannot overflow; past that, check each step */
+    if (i >= 18 && acc > (ULLONG_MAX - d) / 10) return -1;
     acc = acc * 10 + d;
   }
   if (neg) {
@@ -106,17 +107,32 @@ size_t resp_ll_to_str(char *buf, long long v) {
 }
 
 /* A header line "<c><number>\r\n" at buf[pos]: 1 with *v and *end (just
- * past the LF), 0 if incomplete, -1 if malformed. */
+ * past the LF), 0 if incomplete, -1 if malformed. Digits are read in the
+ * same pass that looks for the CR: this runs for every argument. */
 static int header(const char *buf, size_t len, size_t pos, long long *v,
                   size_t *end) {
-  size_t lim = len - pos > MAX_HEADER + 2 ? pos + MAX_HEADER + 2 : len;
-  const char *cr = memchr(buf + pos, '\r', lim - pos);
-  if (!cr) return lim - pos > MAX_HEADER + 1 ? -1 : 0;
-  size_t at = (size_t)(cr - buf);
-  if (at + 1 >= len) return 0;
-  if (buf[at + 1] != '\n') return -1;
-  if (resp_to_ll(buf + pos + 1, at - pos - 1, v)) return -1;
-  *end = at + 2;
+  size_t i = pos + 1, lim = pos + 1 + MAX_HEADER;
+  if (lim > len) lim = len;
+  int neg = i < lim && buf[i] == '-';
+  size_t first = i + (size_t)neg;
+  unsigned long long acc = 0;
+  for (i = first; i < lim; i++) {
+    unsigned d = (unsigned char)buf[i] - '0';
+    if (d > 9) break;
+    acc = acc * 10 + d;
+  }
+  if (i >= lim) return lim == len ? 0 : -1;
+  size_t ndig = i - first;
+  if (buf[i] != '\r' || ndig == 0) return -1;
+  if (i + 1 >= len) return 0;
+  if (buf[i + 1] != '\n') return -1;
+  if (ndig >= 19) { /* near the 64-bit range: the careful way */
+    if (resp_to_ll(buf + pos + 1, i - pos - 1, v)) return -1;
+  } else {
+    if ((buf[first] == '0' && (ndig > 1 || neg))) return -1; /* "01", "-0" */
+    *v = neg ? -(long long)acc : (long long)acc;
+  }
+  *end = i + 2;
   return 1;
 }
 
