@@ -110,6 +110,8 @@ if build build-ci-bench gcc -DCMAKE_BUILD_TYPE=Release; then
       { tail -40 build-ci-bench/peers.txt; FAILED_STEPS+=("bench peers"); }
     tail -40 build-ci-bench/peers.txt
   fi
+  bench/redis/run.sh --quick --redis-lite build-ci-bench/examples/redis-lite/redis-lite \
+    >build-ci-bench/redis.txt 2>&1 || { tail -40 build-ci-bench/redis.txt; FAILED_STEPS+=("bench redis"); }
 fi
 
 echo
