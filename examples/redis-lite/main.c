@@ -88,9 +88,15 @@ static int commands_next(eddy_iter *it, void *item) {
         resp_out_error(&c->out, "ERR Protocol error: command larger than the pending command limit");
       return r;
     }
-    long n = eddy_stream_read(c->s, c->in + c->end, c->cap - c->end, EDDY_FOREVER);
-    if (n == EDDY_DONE || n < 0) return (int)n;
-    c->end += (size_t)n;
+    /* Wait for one byte (0, EDDY_DONE or an error: unambiguous, unlike
+     * eddy_stream_read, whose count of 1 reads as EDDY_DONE), then take
+     * whatever else the same recv brought, without another system call. */
+    if ((r = eddy_stream_read_exact(c->s, c->in + c->end, 1, EDDY_FOREVER))) return r;
+    c->end++;
+    size_t more = eddy_stream_buffered(c->s);
+    if (more > c->cap - c->end) more = c->cap - c->end;
+    if (more && eddy_stream_read_exact(c->s, c->in + c->end, more, EDDY_FOREVER) == 0)
+      c->end += more;
   }
 }
 

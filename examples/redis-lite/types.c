@@ -16,12 +16,12 @@ str *str_new(const char *s, size_t n) {
   return x;
 }
 
-/* ---- lists */
+/* ---- lists (the capacity is a power of two, so wrapping is a mask) */
 list *list_new(void) { return calloc(1, sizeof(list)); }
 
 void list_free(list *l) {
   if (!l) return;
-  for (size_t i = 0; i < l->len; i++) free(l->a[(l->head + i) % l->cap]);
+  for (size_t i = 0; i < l->len; i++) free(l->a[(l->head + i) & (l->cap - 1)]);
   free(l->a);
   free(l);
 }
@@ -31,17 +31,17 @@ int list_push(list *l, str *s, int left) {
     size_t ncap = l->cap ? l->cap * 2 : 8;
     str **a = malloc(ncap * sizeof *a);
     if (!a) return -1;
-    for (size_t i = 0; i < l->len; i++) a[i] = l->a[(l->head + i) % l->cap];
+    for (size_t i = 0; i < l->len; i++) a[i] = l->a[(l->head + i) & (l->cap - 1)];
     free(l->a);
     l->a = a;
     l->cap = ncap;
     l->head = 0;
   }
   if (left) {
-    l->head = (l->head + l->cap - 1) % l->cap;
+    l->head = (l->head + l->cap - 1) & (l->cap - 1);
     l->a[l->head] = s;
   } else {
-    l->a[(l->head + l->len) % l->cap] = s;
+    l->a[(l->head + l->len) & (l->cap - 1)] = s;
   }
   l->len++;
   return 0;
@@ -52,16 +52,16 @@ str *list_pop(list *l, int left) {
   str *s;
   if (left) {
     s = l->a[l->head];
-    l->head = (l->head + 1) % l->cap;
+    l->head = (l->head + 1) & (l->cap - 1);
   } else {
-    s = l->a[(l->head + l->len - 1) % l->cap];
+    s = l->a[(l->head + l->len - 1) & (l->cap - 1)];
   }
   l->len--;
   if (l->len == 0) l->head = 0;
   return s;
 }
 
-str *list_at(const list *l, size_t i) { return l->a[(l->head + i) % l->cap]; }
+str *list_at(const list *l, size_t i) { return l->a[(l->head + i) & (l->cap - 1)]; }
 
 /* ---- sets and hashes */
 ht *hashset_new(void) {

@@ -376,6 +376,19 @@ def t_pipelining(sv):
     s.close()
 
 
+def t_one_byte_reads(sv):
+    """Bytes arriving one at a time (each read returns a single byte) are
+    data, never mistaken for the end of the stream."""
+    s = sv.connect()
+    for cmd in (resp("SET", "k", "v"), b"GET k\r\n", resp("PING")):
+        for i in range(len(cmd)):
+            s.sendall(cmd[i:i + 1])
+            time.sleep(0.003)
+    eq(recv_until(s, lambda d: d.count(b"\r\n") >= 4), b"+OK\r\n$1\r\nv\r\n+PONG\r\n",
+       "replies to byte-by-byte commands")
+    s.close()
+
+
 def t_inline_commands(sv):
     s = sv.connect()
     s.sendall(b"PING\r\nSET greeting \"hello world\\n\"\r\nGET greeting\nECHO 'it''s'\r\n"
@@ -538,6 +551,19 @@ def t_benchmark(sv):
     check(not re.search(r"error|ERR|WARNING", out, re.I), "no errors or warnings: " + out[-800:])
 
 
+def t_benchmark_default_suite(sv):
+    """redis-benchmark with no -t: every default test (lists, sets, hashes,
+    sorted sets, LRANGE_100..600, MSET) runs without an error."""
+    r = subprocess.run(["redis-benchmark", "-p", str(sv.port), "-q", "-n", "1000"],
+                       capture_output=True, text=True, timeout=300)
+    out = (r.stdout + r.stderr).replace("\r", "\n")
+    eq(r.returncode, 0, "redis-benchmark exit status: " + out[-500:])
+    for name in ("SADD", "HSET", "SPOP", "ZADD", "ZPOPMIN", "LRANGE_100", "LRANGE_600", "MSET"):
+        check(re.search(r"^%s[^:]*: [0-9.]+ requests per second" % name, out, re.M),
+              f"{name} reported: " + out[-800:])
+    check(not re.search(r"error|ERR|WARNING", out, re.I), "no errors or warnings: " + out[-800:])
+
+
 def t_valgrind_workload(sv):
     """Under memcheck: every type, deletes, expiry (lazy and swept), a
     flush, dropped clients; stop() then checks for leaks and errors."""
@@ -583,6 +609,7 @@ TESTS = {
     "wrong_arity_and_unknown_command": (t_arity_and_unknown, []),
     "admin_commands": (t_admin_commands, []),
     "pipelining": (t_pipelining, []),
+    "one_byte_reads": (t_one_byte_reads, []),
     "inline_commands": (t_inline_commands, []),
     "malformed_resp_gets_error": (t_malformed_resp, []),
     "oversized_input_gets_error_memory_bounded": (
@@ -592,6 +619,7 @@ TESTS = {
     "abrupt_disconnects": (t_abrupt_disconnects, []),
     "sigterm_shutdown": (t_sigterm_shutdown, []),
     "benchmark_no_errors": (t_benchmark, []),
+    "benchmark_default_suite_no_errors": (t_benchmark_default_suite, []),
     "valgrind_clean": (t_valgrind_workload, ["--sweep-ms", "20"]),
 }
 
