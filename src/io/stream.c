@@ -1,7 +1,9 @@
 /* stream.c: buffered byte streams over a non-blocking fd (TCP, Unix
  * sockets, pipes). The fd is registered once, edge-triggered; every
  * operation tries the system call first and waits for readiness only on
- * EAGAIN, so a busy stream costs one system call per read or write.
+ * EAGAIN, so a busy stream costs one system call per read or write. The
+ * exception: after a short read from a socket (which empties it) the next
+ * read waits for the next edge first, since trying would only find EAGAIN.
  *
  * Reads fill a private buffer and only then consume from it, so a read
  * cancelled or timed out half-way consumes nothing: the bytes that did
