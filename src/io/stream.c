@@ -226,7 +226,11 @@ EDDY_API int eddy_stream_writev(eddy_stream *s, const struct iovec *iov,
       i++;
       continue;
     }
-    ssize_t n = eddy__sys_sendv(s->watch.fd, v + i, iovcnt - i);
+    /* one buffer (the common case): send(), which the kernel takes on a
+     * shorter path than sendmsg() (no msghdr or iovec to copy in) */
+    ssize_t n = iovcnt - i == 1
+                    ? eddy__sys_send(s->watch.fd, v[i].iov_base, v[i].iov_len)
+                    : eddy__sys_sendv(s->watch.fd, v + i, iovcnt - i);
     if (n >= 0) {
       total += (size_t)n;
       if (sent) *sent = total;
