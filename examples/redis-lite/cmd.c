@@ -111,13 +111,27 @@ static void c_client(client *c, const resp_cmd *cmd) {
   }
 }
 
-/* Redis's glob for CONFIG GET: * ? and literal characters, nocase. */
+/* Redis's glob for CONFIG GET: * ? and literal characters, nocase.
+ * Iterative, backtracking only to the last star: O(pattern x name) even
+ * for a hostile "*a*a*a*..." pattern. */
 static int glob(const char *p, const char *s) {
-  if (!*p) return !*s;
-  if (*p == '*') return glob(p + 1, s) || (*s && glob(p, s + 1));
-  if (!*s) return 0;
-  if (*p == '?' || tolower((unsigned char)*p) == tolower((unsigned char)*s)) return glob(p + 1, s + 1);
-  return 0;
+  const char *star = NULL, *resume = NULL;
+  while (*s) {
+    if (*p == '*') {
+      star = p++;
+      resume = s;
+    } else if (*p && (*p == '?' || tolower((unsigned char)*p) == tolower((unsigned char)*s))) {
+      p++;
+      s++;
+    } else if (star) {
+      p = star + 1;
+      s = ++resume;
+    } else {
+      return 0;
+    }
+  }
+  while (*p == '*') p++;
+  return !*p;
 }
 
 static void c_config(client *c, const resp_cmd *cmd) {

@@ -339,6 +339,10 @@ def t_admin_commands(sv):
     eq(sv.cli("config", "get", "save"), '1) "save"\n2) ""', "CONFIG GET save")
     eq(sv.cli("config", "get", "appendonly"), '1) "appendonly"\n2) "no"', "CONFIG GET appendonly")
     eq(sv.cli("config", "get", "nosuch"), "(empty array)", "CONFIG GET unknown")
+    eq(sv.cli("config", "get", "app*ly"), '1) "appendonly"\n2) "no"', "CONFIG GET glob")
+    t0 = time.time()  # a pattern that is exponential for a naive matcher
+    eq(sv.cli("config", "get", "*a" * 60 + "x"), "(empty array)", "CONFIG GET hostile glob")
+    check(time.time() - t0 < 2, "hostile glob answered at once")
     check(int(sv.cli("command", "count").split()[-1]) >= 40, "COMMAND COUNT")
     eq(sv.cli("command", "docs"), "(empty array)", "COMMAND DOCS")
     check('"get"' in sv.cli("command"), "COMMAND lists get")
