@@ -23,15 +23,21 @@ typedef struct list { /* a ring buffer of elements */
   size_t head, len, cap;
 } list;
 
-typedef struct znode {
+typedef struct znode { /* a sorted-set member: a skip-list node */
   double score;
   ht_entry *e; /* the member (its key) in zset.members; e->val == this */
+  int level;
+  struct znode *next[];
 } znode;
 
-typedef struct zset { /* members by name, and an array sorted by (score, member) */
+#define ZSET_MAXLEVEL 32
+
+typedef struct zset { /* members by name, and a skip list by (score, member) */
   ht members;
-  znode **a;
-  size_t n, cap;
+  znode *head; /* ZSET_MAXLEVEL links, no member */
+  int level;
+  size_t n;
+  uint64_t rng;
 } zset;
 
 typedef struct obj {

@@ -1,8 +1,7 @@
 /* types.c: the aggregate value types: lists (a ring buffer of elements,
  * O(1) push and pop at both ends), sets and hashes (hash tables), sorted
- * sets (a hash table of members plus an array kept sorted by score, which
- * is simple and fast for the sizes a lite server holds; insertion is a
- * binary search and a memmove). */
+ * sets (a hash table of members plus a skip list ordered by score, then
+ * member). */
 #include "db.h"
 
 #include <stdlib.h>
@@ -82,17 +81,26 @@ void hash_free(ht *h) {
   free(h);
 }
 
-/* ---- sorted sets */
+/* ---- sorted sets: a skip list (O(log n) insert, delete and update; the
+ * lowest member is the head's first link) */
 zset *zset_new(void) {
   zset *z = calloc(1, sizeof *z);
-  if (z) ht_init(&z->members);
+  if (!z) return NULL;
+  z->head = calloc(1, sizeof *z->head + ZSET_MAXLEVEL * sizeof(znode *));
+  if (!z->head) {
+    free(z);
+    return NULL;
+  }
+  ht_init(&z->members);
+  z->level = 1;
+  z->rng = (uint64_t)(uintptr_t)z * 0x9e3779b97f4a7c15ull;
   return z;
 }
 
 void zset_free(zset *z) {
   if (!z) return;
-  ht_clear(&z->members, free);
-  free(z->a);
+  ht_clear(&z->members, free); /* the values are the nodes */
+  free(z->head);
   free(z);
 }
 
@@ -105,38 +113,39 @@ static int zcmp(double s, const char *m, size_t n, const znode *b) {
   return n < b->e->klen ? -1 : n > b->e->klen;
 }
 
-/* Index of the first node not less than (s, m). */
-static size_t zsearch(const zset *z, double s, const char *m, size_t n) {
-  size_t lo = 0, hi = z->n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (zcmp(s, m, n, z->a[mid]) > 0) lo = mid + 1;
-    else hi = mid;
+/* The last node before x at every level. */
+static void zpredecessors(zset *z, const znode *x, znode **update) {
+  znode *p = z->head;
+  for (int i = z->level - 1; i >= 0; i--) {
+    while (p->next[i] && p->next[i] != x &&
+           zcmp(x->score, x->e->key, x->e->klen, p->next[i]) > 0)
+      p = p->next[i];
+    update[i] = p;
   }
-  return lo;
 }
 
-static void zunlink(zset *z, znode *x) {
-  size_t i = zsearch(z, x->score, x->e->key, x->e->klen);
-  memmove(z->a + i, z->a + i + 1, (z->n - i - 1) * sizeof *z->a);
-  z->n--;
-}
-
-static void zlink(zset *z, znode *x) { /* room is reserved by the caller */
-  size_t i = zsearch(z, x->score, x->e->key, x->e->klen);
-  memmove(z->a + i + 1, z->a + i, (z->n - i) * sizeof *z->a);
-  z->a[i] = x;
+static void zlink(zset *z, znode *x) {
+  znode *update[ZSET_MAXLEVEL];
+  zpredecessors(z, x, update);
+  for (int i = z->level; i < x->level; i++) update[i] = z->head;
+  if (x->level > z->level) z->level = x->level;
+  for (int i = 0; i < x->level; i++) {
+    x->next[i] = update[i]->next[i];
+    update[i]->next[i] = x;
+  }
   z->n++;
 }
 
+static void zunlink(zset *z, znode *x) {
+  znode *update[ZSET_MAXLEVEL];
+  zpredecessors(z, x, update);
+  for (int i = 0; i < z->level; i++)
+    if (update[i]->next[i] == x) update[i]->next[i] = x->next[i];
+  while (z->level > 1 && !z->head->next[z->level - 1]) z->level--;
+  z->n--;
+}
+
 int zset_add(zset *z, const char *m, size_t n, double score) {
-  if (z->n == z->cap) {
-    size_t ncap = z->cap ? z->cap * 2 : 8;
-    znode **a = realloc(z->a, ncap * sizeof *a);
-    if (!a) return -1;
-    z->a = a;
-    z->cap = ncap;
-  }
   int created;
   ht_entry *e = ht_upsert(&z->members, m, n, &created);
   if (!e) return -1;
@@ -149,29 +158,31 @@ int zset_add(zset *z, const char *m, size_t n, double score) {
     }
     return 0;
   }
-  znode *x = malloc(sizeof *x);
+  int level = 1; /* each level with probability 1/4 */
+  while (level < ZSET_MAXLEVEL && (ht_rand(&z->rng) & 3) == 0) level++;
+  znode *x = malloc(sizeof *x + (size_t)level * sizeof(znode *));
   if (!x) {
     ht_remove_entry(&z->members, e);
     return -1;
   }
   x->score = score;
   x->e = e;
+  x->level = level;
   e->val = x;
   zlink(z, x);
   return 1;
 }
 
 int zset_pop_min(zset *z, char **member, size_t *n, double *score) {
-  if (!z->n) return 0;
-  znode *x = z->a[0];
+  znode *x = z->head->next[0];
+  if (!x) return 0;
   char *m = malloc(x->e->klen ? x->e->klen : 1);
   if (!m) return -1;
   memcpy(m, x->e->key, x->e->klen);
   *member = m;
   *n = x->e->klen;
   *score = x->score;
-  memmove(z->a, z->a + 1, (z->n - 1) * sizeof *z->a);
-  z->n--;
+  zunlink(z, x);
   ht_remove_entry(&z->members, x->e);
   free(x);
   ht_maybe_shrink(&z->members);

@@ -307,6 +307,25 @@ def t_zsets(sv):
     eq(sv.cli("zadd", "z", "1", "x", "1", "w", "-inf", "y"), "(integer) 3", "ZADD ties")
     eq(sv.cli("zpopmin", "z", "3"), '1) "y"\n2) "-inf"\n3) "w"\n4) "1"\n5) "x"\n6) "1"',
        "ties ordered by member")
+    # against a model: random adds and score updates, then everything popped in order
+    import random
+    rnd = random.Random(5)
+    model = {}
+    s = sv.connect()
+    batch = b""
+    for _ in range(5000):
+        m, sc = "m%d" % rnd.randrange(2000), rnd.randrange(-500, 500)
+        model[m] = sc
+        batch += resp("ZADD", "big", sc, m)
+    s.sendall(batch)
+    eq(len(recv_until(s, lambda d: d.count(b"\r\n") >= 5000).split(b"\r\n")) - 1, 5000, "5000 ZADD")
+    eq(sv.cli("zcard", "big"), "(integer) %d" % len(model), "ZCARD against the model")
+    s.sendall(resp("ZPOPMIN", "big", len(model)))
+    want = b"*%d\r\n" % (2 * len(model))
+    for m, sc in sorted(model.items(), key=lambda kv: (kv[1], kv[0].encode())):
+        want += b"$%d\r\n%s\r\n$%d\r\n%d\r\n" % (len(m), m.encode(), len(str(sc)), sc)
+    eq(recv_until(s, lambda d: len(d) >= len(want)), want, "ZPOPMIN order against the model")
+    s.close()
     check("not a valid float" in sv.cli("zadd", "z", "abc", "m"), "ZADD bad score")
     check("syntax error" in sv.cli("zadd", "z", "1", "m", "2"), "ZADD odd")
 
