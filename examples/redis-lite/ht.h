@@ -40,11 +40,10 @@ void ht_remove_entry(ht *t, ht_entry *e);
 void ht_clear(ht *t, void (*free_val)(void *));
 /* A random entry (NULL if empty); rng is the caller's xorshift state. */
 ht_entry *ht_random(const ht *t, uint64_t *rng);
-/* Iterate: start with *bucket = 0, *e = NULL; returns the next entry or
- * NULL at the end. The table must not change while iterating, except that
- * the entry just returned may be removed with ht_remove_entry (pass the
- * pointer it had in *e only through ht_next's own bookkeeping: it reads
- * the successor before returning). */
+/* Iterate: start with *bucket = 0, *e = NULL; each call returns the next
+ * entry, NULL at the end. The successor is saved before returning, so the
+ * entry just returned may be removed (ht_remove_entry); nothing else may
+ * change the table while iterating. */
 ht_entry *ht_next(const ht *t, size_t *bucket, ht_entry **e);
 /* Let the table shrink after many removals (not done inside ht_next loops). */
 void ht_maybe_shrink(ht *t);
