@@ -25,6 +25,8 @@ have socat || need+=(socat) # a real peer for the I/O examples' tests
 have chromium || need+=(chromium)
 have node || need+=(nodejs)
 have npm || need+=(npm)
+have redis-cli || need+=(redis-tools)         # examples/redis-lite tests
+have redis-server || need+=(redis-server)   # bench/redis: the peer
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -127,6 +127,8 @@ if build build-ci-bench gcc -DCMAKE_BUILD_TYPE=Release; then
   bench/fanout/run.sh --quick --build build-ci-bench >build-ci-bench/fanout.txt 2>&1 ||
     FAILED_STEPS+=("bench fanout")
   tail -14 build-ci-bench/fanout.txt
+  bench/redis/run.sh --quick --redis-lite build-ci-bench/examples/redis-lite/redis-lite \
+    >build-ci-bench/redis.txt 2>&1 || { tail -40 build-ci-bench/redis.txt; FAILED_STEPS+=("bench redis"); }
 fi
 
 echo

@@ -361,6 +361,48 @@ static int iter_main(void *arg) {
 }
 TEST(accept_lines_chunks_iterators_and_managers) { ASSERT_EQ(eddy_run(iter_main, NULL), 0); }
 
+/* A chunk of one byte is data: eddy_stream_read's count of 1 equals
+ * EDDY_DONE, so the chunks iterator must not be built on it. */
+static int one_byte_writer(void *arg) {
+  eddy_stream *w = arg;
+  ASSERT_RC(eddy_stream_write(w, "a", 1, NULL, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(20)), 0);
+  ASSERT_RC(eddy_stream_write(w, "b", 1, NULL, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(20)), 0);
+  ASSERT_RC(eddy_stream_write(w, "cd", 2, NULL, EDDY_FOREVER), 0);
+  eddy_stream_shutdown(w);
+  return 0;
+}
+static int one_byte_chunks_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+  eddy_stream *r, *w;
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &r), 0);
+  ASSERT_RC(eddy_stream_from_fd(sv[1], NULL, &w), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, one_byte_writer, w), 0);
+  char all[8];
+  size_t got = 0;
+  int st, chunks = 0;
+  eddy_chunk ch;
+  EDDY_FOR(ch, eddy_chunks(r, 4), st) {
+    ASSERT(got + ch.len <= sizeof all);
+    memcpy(all + got, ch.data, ch.len);
+    got += ch.len;
+    chunks++;
+  }
+  ASSERT_RC(st, 0);
+  ASSERT_EQ(got, 4);
+  ASSERT(memcmp(all, "abcd", 4) == 0);
+  ASSERT_EQ(chunks, 3);
+  ASSERT_RC(eddy_join(t, NULL), 0);
+  eddy_stream_close(r); /* w has shut down writing: r sees its end at once */
+  eddy_stream_close(w);
+  return 0;
+}
+TEST(chunks_of_one_byte_are_data) { ASSERT_EQ(eddy_run(one_byte_chunks_main, NULL), 0); }
+
 static int file_chunks_main(void *arg) {
   (void)arg;
   eddy_file *f;

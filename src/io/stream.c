@@ -1,7 +1,9 @@
 /* stream.c: buffered byte streams over a non-blocking fd (TCP, Unix
  * sockets, pipes). The fd is registered once, edge-triggered; every
  * operation tries the system call first and waits for readiness only on
- * EAGAIN, so a busy stream costs one system call per read or write.
+ * EAGAIN, so a busy stream costs one system call per read or write. The
+ * exception: after a short read from a socket (which empties it) the next
+ * read waits for the next edge first, since trying would only find EAGAIN.
  *
  * Reads fill a private buffer and only then consume from it, so a read
  * cancelled or timed out half-way consumes nothing: the bytes that did
@@ -20,6 +22,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct eddy_stream {
@@ -34,6 +37,7 @@ struct eddy_stream {
   int regular;  /* a regular file (redirected stdio) epoll cannot watch:
                  * reads and writes go through the file layer */
   int no_nowait;
+  int is_socket; /* a short read empties a socket (not so a tty) */
 };
 
 #define DEFAULT_BUF ((size_t)16 * 1024)
@@ -65,6 +69,8 @@ EDDY_API int eddy_stream_from_fd(int fd, const eddy_stream_opts *o,
     eddy__free(s);
     return r;
   }
+  struct stat st;
+  s->is_socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
   *out = s;
   return 0;
 }
@@ -168,7 +174,7 @@ static int fill(eddy_stream *s, eddy_time_t deadline) {
     ssize_t n = eddy__sys_recv(s->watch.fd, s->buf + s->end, room);
     if (n > 0) {
       s->end += (size_t)n;
-      s->drained = (size_t)n < room;
+      s->drained = (size_t)n < room && s->is_socket;
       return 0;
     }
     if (n == 0) {
