@@ -299,3 +299,84 @@ static int eof_with_data_main(void *arg) {
   return 0;
 }
 TEST(end_of_stream_after_a_short_read_is_seen) { run_both(eof_with_data_main); }
+
+/* A stream closed by one task while another is blocked reading it: the
+ * reader is woken with -EBADF at once (on io_uring the kernel still holds
+ * its receive, which must be cancelled, not left to complete into the freed
+ * stream later), and nothing touches the freed stream afterwards. */
+static int closed_reader(void *arg) {
+  eddy_stream *s = arg;
+  char buf[8];
+  return (int)eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER);
+}
+static int close_under_reader_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &s), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, closed_reader, s), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0); /* the reader is parked */
+  eddy_stream_close(s);
+  int res;
+  ASSERT_RC(eddy_join_until(t, &res, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_RC(res, -EBADF);
+  ASSERT_EQ(send(sv[1], "late", 4, MSG_NOSIGNAL), -1); /* the peer sees the close */
+  close(sv[1]);
+  return 0;
+}
+TEST(stream_closed_under_a_reader_wakes_it) { run_both(close_under_reader_main); }
+
+/* The same for a listener closed under a task blocked in accept (the usual
+ * way a server stops accepting). */
+static int closed_acceptor(void *arg) {
+  eddy_listener *l = arg;
+  eddy_stream *c;
+  int r = eddy_listener_accept(l, &c, NULL, EDDY_FOREVER);
+  if (r == 0) eddy_stream_close(c);
+  return r;
+}
+static int close_under_accept_main(void *arg) {
+  (void)arg;
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, closed_acceptor, l), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0);
+  eddy_listener_close(l);
+  int res;
+  ASSERT_RC(eddy_join_until(t, &res, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_RC(res, -EBADF);
+  return 0;
+}
+TEST(listener_closed_under_an_acceptor_wakes_it) { run_both(close_under_accept_main); }
+
+/* Two tasks reading one stream: the second is refused with -EBUSY on both
+ * backends (on io_uring two receives in flight would land in the same bytes
+ * of the stream's buffer), the refusal leaves the stream healthy, and the
+ * first reader gets exactly what was sent. */
+static int second_reader_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &s), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, blocked_reader, s), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0); /* the first reader is parked */
+  char buf[8];
+  ASSERT_RC(eddy_stream_read(s, buf, sizeof buf, eddy_deadline_in(EDDY_MSEC(50))),
+            -EBUSY);
+  ASSERT_EQ(write(sv[1], "abc", 3), 3);
+  int res;
+  ASSERT_RC(eddy_join_until(t, &res, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_EQ(res, 3);
+  ASSERT_EQ(write(sv[1], "de", 2), 2);
+  ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, eddy_deadline_in(EDDY_SEC(2))), 2);
+  ASSERT(memcmp(buf, "de", 2) == 0);
+  close(sv[1]);
+  eddy_stream_close(s);
+  return 0;
+}
+TEST(second_concurrent_reader_is_refused) { run_both(second_reader_main); }

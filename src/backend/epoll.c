@@ -129,7 +129,11 @@ static int epoll_watch_wait(eddy_task *t, eddy_watch *w, unsigned event,
   w->loop->nfdwait++;
   r = eddy__park(&wt, deadline, i ? "write" : "read",
                  __builtin_return_address(0));
-  if (w->waiter[i] == &wt) { /* timed out or cancelled: still registered */
+  /* Who woke us says whether we are still registered: an edge (0) and
+   * eddy_watch_fini (-EBADF) unregister the waiter; a timeout or a
+   * cancellation does not. After -EBADF the watch must not be read at all:
+   * its owner (a stream, a listener) is freed right after closing it. */
+  if (r != 0 && r != -EBADF) {
     w->waiter[i] = NULL;
     w->loop->nfdwait--;
   }

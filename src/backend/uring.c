@@ -53,6 +53,7 @@ typedef struct uop {
   int res;
   int done;
   int forced; /* eddy_watch_fini: the result the waiter reports */
+  struct uop *next; /* the other operations in the same watch slot */
 } uop;
 
 static ring *ring_of(eddy_loop *loop) { return loop->backend_data; }
@@ -205,6 +206,7 @@ static void uop_init(uop *o, eddy_task *t) {
   o->res = 0;
   o->done = 0;
   o->forced = 0;
+  o->next = NULL;
 }
 
 static unsigned mask_of(int ev) {
@@ -266,11 +268,26 @@ static void uring_watch_fini(eddy_watch *w) {
   ring *r = ring_of(w->loop);
   for (int i = 0; i < 2; i++) {
     uop *o = w->waiter[i];
-    if (!o) continue;
     w->waiter[i] = NULL;
-    o->forced = -EBADF;
-    if (!o->done) cancel_op(r, o);
+    for (; o; o = o->next) { /* o->next stays valid: each task is parked */
+      o->forced = -EBADF;
+      if (!o->done) cancel_op(r, o);
+    }
   }
+}
+
+/* Take the watch slot of a stream's or listener's operation, so that
+ * closing the owner cancels it (see eddy__io_req.watch). */
+static int slot_of(const eddy__io_req *q) {
+  return q->op == EDDY__IO_SENDV || q->op == EDDY__IO_WRITEV ||
+         q->op == EDDY__IO_WRITE;
+}
+static void slot_leave(eddy_watch *w, int i, uop *o) {
+  for (uop **pp = (uop **)&w->waiter[i]; *pp; pp = &(*pp)->next)
+    if (*pp == o) {
+      *pp = o->next;
+      return;
+    }
 }
 
 static long uring_call(eddy_task *t, const eddy__io_req *q,
@@ -292,6 +309,11 @@ static long uring_call(eddy_task *t, const eddy__io_req *q,
   if (q->op < EDDY__IO_RECV || q->op > EDDY__IO_WRITEV) return -EINVAL;
   int e = eddy__fault(fault_kind[q->op]);
   if (e) return -e;
+  int slot = q->watch ? slot_of(q) : -1;
+  /* Two receives in flight would fill the same bytes of the owner's buffer:
+   * one reader at a time, as on epoll. Checked before taking an SQE, which
+   * once taken is submitted whatever it holds. */
+  if (slot == 0 && q->watch->waiter[0]) return -EBUSY;
   ring *r = ring_of(t->loop);
   struct io_uring_sqe *sqe = get_sqe(r);
   if (!sqe) return -EBUSY;
@@ -332,8 +354,18 @@ static long uring_call(eddy_task *t, const eddy__io_req *q,
   uop o;
   uop_init(&o, t);
   io_uring_sqe_set_data(sqe, &o);
+  if (slot >= 0) {
+    o.next = q->watch->waiter[slot];
+    q->watch->waiter[slot] = &o;
+  }
   int res = park_op(t, &o, deadline, what[q->op], __builtin_return_address(0),
                     interrupted);
+  if (o.forced) { /* the owner was closed under us and is being freed */
+    if (q->op == EDDY__IO_ACCEPT && res >= 0) eddy__sys_close(res);
+    *interrupted = o.forced;
+    return o.forced;
+  }
+  if (slot >= 0) slot_leave(q->watch, slot, &o);
   if (res > 0 && (q->op == EDDY__IO_RECV || q->op == EDDY__IO_READ))
     VALGRIND_MAKE_MEM_DEFINED(q->buf, (size_t)res);
   return res;

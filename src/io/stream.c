@@ -108,7 +108,8 @@ static int fill_native(eddy_stream *s, eddy_task *t, eddy_time_t deadline) {
   for (;;) {
     eddy__io_req q = {.op = s->not_sock ? EDDY__IO_READ : EDDY__IO_RECV,
                       .fd = s->watch.fd, .buf = s->buf + s->end,
-                      .len = s->cap - s->end, .off = -1};
+                      .len = s->cap - s->end, .off = -1,
+                      .watch = &s->watch};
     int intr;
     long n = eddy__io_call(t, &q, deadline, &intr);
     if (n == -ENOTSOCK && !s->not_sock) {
@@ -125,6 +126,7 @@ static int fill_native(eddy_stream *s, eddy_task *t, eddy_time_t deadline) {
     }
     if (intr) return intr;
     if (n == -EINTR) continue;
+    if (n == -EBUSY) return (int)n; /* another reader: not the stream's fault */
     if (n == -EAGAIN) { /* a non-blocking socket the kernel would not park */
       int r = eddy_watch_wait(&s->watch, EDDY_READABLE, deadline);
       if (r) return r;
@@ -284,7 +286,8 @@ EDDY_API int eddy_stream_writev(eddy_stream *s, const struct iovec *iov,
       if (n == -EAGAIN) n = -EIO; /* a regular file is never "full" */
     } else if (native) {
       eddy__io_req q = {.op = s->not_sock ? EDDY__IO_WRITEV : EDDY__IO_SENDV,
-                        .fd = s->watch.fd, .iov = v + i, .iovcnt = iovcnt - i};
+                        .fd = s->watch.fd, .iov = v + i, .iovcnt = iovcnt - i,
+                        .watch = &s->watch};
       n = eddy__io_call(t, &q, deadline, &intr);
       if (n == -ENOTSOCK && !s->not_sock) {
         s->not_sock = 1;

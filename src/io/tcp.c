@@ -109,7 +109,8 @@ EDDY_API int eddy_listener_accept(eddy_listener *l, eddy_stream **out,
     int fd, intr = 0;
     if (native) { /* the kernel parks the accept; no readiness round trip */
       eddy__io_req q = {.op = EDDY__IO_ACCEPT, .fd = l->watch.fd,
-                        .flags = SOCK_NONBLOCK | SOCK_CLOEXEC};
+                        .flags = SOCK_NONBLOCK | SOCK_CLOEXEC,
+                        .watch = &l->watch};
       if (l->pending >= 0) {
         fd = l->pending;
         l->pending = -1;
