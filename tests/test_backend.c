@@ -7,6 +7,7 @@
 #include "test.h"
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <time.h>
 
 static int name_is(void *arg) {
@@ -380,3 +381,33 @@ static int second_reader_main(void *arg) {
   return 0;
 }
 TEST(second_concurrent_reader_is_refused) { run_both(second_reader_main); }
+
+/* TCP urgent data stops a read short at the urgent mark with bytes still
+ * queued behind it, and no new edge will come for them: a reader that
+ * takes every short read for "the socket is empty" (epoll) would wait
+ * forever for bytes it already has. */
+static int urgent_main(void *arg) {
+  (void)arg;
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((uint16_t)eddy_listener_port(l)),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  ASSERT_EQ(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_listener_accept(l, &s, NULL, EDDY_FOREVER), 0);
+  ASSERT_EQ(send(c, "ab", 2, 0), 2);
+  ASSERT_EQ(send(c, "!", 1, MSG_OOB), 1);
+  ASSERT_EQ(send(c, "cd", 2, 0), 2);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0); /* every edge seen before reading */
+  char buf[16];
+  ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER), 2); /* "ab" */
+  ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, eddy_deadline_in(EDDY_SEC(2))), 2);
+  ASSERT(memcmp(buf, "cd", 2) == 0);
+  close(c);
+  eddy_stream_close(s);
+  eddy_listener_close(l);
+  return 0;
+}
+TEST(urgent_data_does_not_stall_the_reader) { run_both(urgent_main); }

@@ -159,8 +159,10 @@ static int fill(eddy_stream *s, eddy_time_t deadline) {
      * bytes arriving after it raise a new edge: so wait for that edge
      * rather than make a read that can only say EAGAIN. Edges are only
      * counted from just before the read on. A hang-up seen earlier raises
-     * no new edge, so then the read is made (it returns the end). */
-    if (s->drained && !(s->watch.ready & EDDY__WATCH_HUP)) {
+     * no new edge, so then the read is made (it returns the end); so does
+     * urgent data, which cuts reads short without emptying the socket. */
+    if (s->drained &&
+        !(s->watch.ready & (EDDY__WATCH_HUP | EDDY__WATCH_URG))) {
       s->drained = 0;
       r = eddy_watch_wait(&s->watch, EDDY_READABLE, deadline);
       if (r) return r;
