@@ -411,3 +411,91 @@ static int urgent_main(void *arg) {
   return 0;
 }
 TEST(urgent_data_does_not_stall_the_reader) { run_both(urgent_main); }
+
+/* io_uring: more waits than the submission queue holds (SQ full: the
+ * backend hands the queue to the kernel mid-turn) and more completions at
+ * once than the completion queue holds (overflow): every waiter still
+ * wakes, once. Then a cancelled crowd: every held operation is cancelled
+ * and awaited. (epoll allows one eddy_wait_fd per fd, and has no queues of
+ * its own to overflow.) */
+#define CROWD 5000
+static int crowd_fd;
+static int crowd_woken;
+static int crowd_waiter(void *arg) {
+  (void)arg;
+  int r = eddy_wait_fd(crowd_fd, EDDY_READABLE, EDDY_FOREVER);
+  if (r == EDDY_READABLE) crowd_woken++;
+  return r;
+}
+static int crowd_main(void *arg) {
+  (void)arg;
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_NONBLOCK), 0);
+  crowd_fd = p[0];
+  crowd_woken = 0;
+  static eddy_task *ts[CROWD];
+  eddy_spawn_opts so = {.stack_size = EDDY_STACK_MIN};
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < CROWD; i++) ASSERT_RC(eddy_spawn_ex(&ts[i], crowd_waiter, NULL, &so), 0);
+    ASSERT_RC(eddy_sleep(EDDY_MSEC(20)), 0); /* all parked */
+    if (round == 0) {
+      ASSERT_EQ(write(p[1], "x", 1), 1);
+    } else {
+      for (int i = 0; i < CROWD; i++) eddy_cancel(ts[i]);
+    }
+    for (int i = 0; i < CROWD; i++) {
+      int res;
+      ASSERT_RC(eddy_join_until(ts[i], &res, eddy_deadline_in(EDDY_SEC(10))), 0);
+      ASSERT_RC(res, round == 0 ? (int)EDDY_READABLE : -ECANCELED);
+    }
+    ASSERT_EQ(crowd_woken, CROWD); /* round 1 adds none */
+    char c;
+    if (round == 0) ASSERT_EQ(read(p[0], &c, 1), 1);
+  }
+  close(p[0]);
+  close(p[1]);
+  return 0;
+}
+TEST(crowd_of_waits_overflows_the_queues) {
+#ifdef EDDY_HAVE_URING
+  ASSERT_RC(eddy_run_opts(crowd_main, NULL, &on_uring), 0);
+#endif
+}
+
+/* A big write to a peer that does not read times out part-way: *sent says
+ * exactly how many bytes went (the peer receives that many, in order, and
+ * no more), and the stream keeps working for the rest. */
+static int partial_send_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &s), 0);
+  size_t big = (size_t)4 << 20;
+  unsigned char *src = malloc(big), *dst = malloc(big);
+  ASSERT(src && dst);
+  for (size_t i = 0; i < big; i++) src[i] = (unsigned char)(i * 7 + i / 251);
+  size_t sent = 0;
+  ASSERT_RC(eddy_stream_write(s, src, big, &sent, eddy_deadline_in(EDDY_MSEC(20))),
+            -ETIMEDOUT);
+  ASSERT(sent > 0 && sent < big);
+  size_t got = 0;
+  for (;;) { /* drain what is in the socket: exactly sent bytes */
+    ssize_t n = read(sv[1], dst + got, big - got);
+    if (n <= 0) break;
+    got += (size_t)n;
+  }
+  ASSERT_EQ(got, sent);
+  ASSERT(memcmp(src, dst, got) == 0);
+  size_t rest = 0;
+  ASSERT_RC(eddy_stream_write(s, src + sent, 1000, &rest, EDDY_FOREVER), 0);
+  ASSERT_EQ(rest, 1000);
+  ASSERT_EQ(read(sv[1], dst, 2000), 1000);
+  ASSERT(memcmp(src + sent, dst, 1000) == 0);
+  free(src);
+  free(dst);
+  close(sv[1]);
+  eddy_stream_close(s);
+  return 0;
+}
+TEST(write_timed_out_part_way_reports_what_was_sent) { run_both(partial_send_main); }
