@@ -499,3 +499,25 @@ static int partial_send_main(void *arg) {
   return 0;
 }
 TEST(write_timed_out_part_way_reports_what_was_sent) { run_both(partial_send_main); }
+
+/* A stream over a socket that keeps message boundaries (SOCK_SEQPACKET)
+ * reads one message per receive, so a short read does not mean the socket
+ * is empty: two messages sent together are both read. */
+static int seqpacket_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &s), 0);
+  ASSERT_EQ(write(sv[1], "ab", 2), 2);
+  ASSERT_EQ(write(sv[1], "cd", 2), 2);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0); /* every edge seen before reading */
+  char buf[16];
+  ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER), 2);
+  ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, eddy_deadline_in(EDDY_SEC(2))), 2);
+  ASSERT(memcmp(buf, "cd", 2) == 0);
+  close(sv[1]);
+  eddy_stream_close(s);
+  return 0;
+}
+TEST(message_socket_read_after_a_short_read) { run_both(seqpacket_main); }

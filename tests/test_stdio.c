@@ -179,3 +179,38 @@ static int pty_main(void *arg) {
   return 0;
 }
 TEST(terminal_is_read_and_written) { run_both(pty_main, NULL); }
+
+/* A terminal in canonical mode (as a user's usually is) hands out one line
+ * per read even when more are waiting: two lines pasted at once are both
+ * read, without waiting for a keystroke that may never come. */
+static int canonical_main(void *arg) {
+  (void)arg;
+  int m = posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT(m >= 0);
+  ASSERT_EQ(grantpt(m), 0);
+  ASSERT_EQ(unlockpt(m), 0);
+  int sl = open(ptsname(m), O_RDWR | O_NOCTTY);
+  ASSERT(sl >= 0);
+  struct termios tio;
+  ASSERT_EQ(tcgetattr(sl, &tio), 0);
+  tio.c_lflag |= ICANON;
+  tio.c_lflag &= ~(tcflag_t)ECHO;
+  ASSERT_EQ(tcsetattr(sl, TCSANOW, &tio), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stdio_stream(sl, NULL, &s), 0);
+  ASSERT_EQ(write(m, "one\ntwo\n", 8), 8);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0); /* both lines are in the terminal */
+  const char *line;
+  size_t len;
+  ASSERT_RC(eddy_stream_read_until(s, '\n', 64, &line, &len,
+                                   eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT(len == 4 && memcmp(line, "one\n", 4) == 0);
+  ASSERT_RC(eddy_stream_read_until(s, '\n', 64, &line, &len,
+                                   eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT(len == 4 && memcmp(line, "two\n", 4) == 0);
+  ASSERT_RC(eddy_stream_close(s), 0);
+  close(sl);
+  close(m);
+  return 0;
+}
+TEST(terminal_lines_typed_together_are_all_read) { run_both(canonical_main, NULL); }

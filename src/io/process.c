@@ -56,6 +56,7 @@ EDDY_API int eddy_process_spawn(const char *const argv[], unsigned flags,
     fcntl(mine, F_SETFL, fcntl(mine, F_GETFL) | O_NONBLOCK);
     fds[i][0] = fds[i][1] = -1;
     int e = eddy_stream_from_fd(mine, NULL, &p->io[i]);
+    if (!e) eddy__stream_byte_stream(p->io[i]); /* pipes */
     if (e) {
       close(mine);
       if (!r) r = e;

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct eddy_stream {
@@ -31,6 +32,9 @@ struct eddy_stream {
   int wr_shut;
   int not_sock; /* a pipe or tty: read/write operations, not recv/send */
   int drained;  /* epoll: the last read was short, the socket is empty */
+  int empties;  /* does a short read mean the fd is empty? 0: not known yet,
+                 * 1: yes (byte-stream sockets, pipes), -1: no (terminals
+                 * hand out a line per read, message sockets a message) */
   int regular;  /* a regular file (redirected stdio) epoll cannot watch:
                  * reads and writes go through the file layer */
   int no_nowait;
@@ -137,6 +141,26 @@ static int fill_native(eddy_stream *s, eddy_task *t, eddy_time_t deadline) {
   }
 }
 
+void eddy__stream_byte_stream(eddy_stream *s) { s->empties = 1; }
+
+/* Whether a short read emptied the fd, so the next read can wait for an
+ * edge instead (epoll). Learnt once per stream, on its first short read,
+ * for streams whose maker did not say (eddy__stream_byte_stream). */
+static int short_read_empties(eddy_stream *s) {
+  if (likely(s->empties)) return s->empties > 0;
+  struct stat st;
+  int type = 0;
+  socklen_t tl = sizeof type;
+  s->empties = -1;
+  if (fstat(s->watch.fd, &st) != 0) return 0;
+  if (S_ISFIFO(st.st_mode) ||
+      (S_ISSOCK(st.st_mode) &&
+       getsockopt(s->watch.fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
+       type == SOCK_STREAM))
+    s->empties = 1;
+  return s->empties > 0;
+}
+
 /* Read more bytes into the buffer: 0 (some arrived, or end of stream: see
  * s->eof), or an error. */
 static int fill(eddy_stream *s, eddy_time_t deadline) {
@@ -172,7 +196,7 @@ static int fill(eddy_stream *s, eddy_time_t deadline) {
     ssize_t n = eddy__sys_recv(s->watch.fd, s->buf + s->end, room);
     if (n > 0) {
       s->end += (size_t)n;
-      s->drained = (size_t)n < room;
+      s->drained = (size_t)n < room && short_read_empties(s);
       return 0;
     }
     if (n == 0) {
