@@ -266,14 +266,23 @@ static int uring_watch_wait(eddy_task *t, eddy_watch *w, unsigned event,
 
 static void uring_watch_fini(eddy_watch *w) {
   ring *r = ring_of(w->loop);
+  int cancelled = 0;
   for (int i = 0; i < 2; i++) {
     uop *o = w->waiter[i];
     w->waiter[i] = NULL;
     for (; o; o = o->next) { /* o->next stays valid: each task is parked */
       o->forced = -EBADF;
-      if (!o->done) cancel_op(r, o);
+      if (!o->done) {
+        cancel_op(r, o);
+        cancelled = 1;
+      }
     }
   }
+  /* The owner frees its receive buffer as soon as this returns: have the
+   * kernel cancel now (cancelling a waiting receive is synchronous), not at
+   * the next loop turn, when data arriving in between could be copied into
+   * the freed buffer (task work runs early without DEFER_TASKRUN). */
+  if (cancelled) io_uring_submit(&r->ring);
 }
 
 /* Take the watch slot of a stream's or listener's operation, so that
