@@ -521,3 +521,34 @@ static int seqpacket_main(void *arg) {
   return 0;
 }
 TEST(message_socket_read_after_a_short_read) { run_both(seqpacket_main); }
+
+/* A TCP peer that resets the connection (close with a zero linger) while
+ * the reader is parked: the reader gets -ECONNRESET on both backends, and
+ * the stream stays reset. */
+static int rst_main(void *arg) {
+  (void)arg;
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((uint16_t)eddy_listener_port(l)),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  ASSERT_EQ(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_listener_accept(l, &s, NULL, EDDY_FOREVER), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, blocked_reader, s), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0);
+  struct linger lg = {.l_onoff = 1, .l_linger = 0};
+  ASSERT_EQ(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  close(c);
+  int res;
+  ASSERT_RC(eddy_join_until(t, &res, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_RC(res, -ECONNRESET);
+  char buf[4];
+  ASSERT_RC(eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER), -ECONNRESET);
+  eddy_stream_close(s);
+  eddy_listener_close(l);
+  return 0;
+}
+TEST(reset_under_a_parked_reader_reaches_it) { run_both(rst_main); }
