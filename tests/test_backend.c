@@ -552,3 +552,53 @@ static int rst_main(void *arg) {
   return 0;
 }
 TEST(reset_under_a_parked_reader_reaches_it) { run_both(rst_main); }
+
+/* main cancels a task parked in a receive and one parked in an accept,
+ * detaches them and returns at once: the loop awaits their cancelled
+ * operations and ends, and each task closes what it held. */
+static int parked_reader_closes(void *arg) {
+  eddy_stream *s = arg;
+  char buf[8];
+  long n = eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER);
+  eddy_stream_close(s);
+  return (int)n;
+}
+static int parked_acceptor_closes(void *arg) {
+  eddy_listener *l = arg;
+  eddy_stream *c;
+  int r = eddy_listener_accept(l, &c, NULL, EDDY_FOREVER);
+  eddy_listener_close(l);
+  return r;
+}
+static int shutdown_sv[2];
+static int shutdown_in_flight_main(void *arg) {
+  (void)arg;
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, shutdown_sv), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(shutdown_sv[0], NULL, &s), 0);
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
+  eddy_task *t[2];
+  ASSERT_RC(eddy_spawn(&t[0], parked_reader_closes, s), 0);
+  ASSERT_RC(eddy_spawn(&t[1], parked_acceptor_closes, l), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0);
+  for (int i = 0; i < 2; i++) {
+    eddy_cancel(t[i]);
+    eddy_detach(t[i]);
+  }
+  return 0;
+}
+TEST(loop_ends_with_operations_in_flight) {
+  for (int b = 0; b < 2; b++) {
+#ifndef EDDY_HAVE_URING
+    if (b) break;
+#endif
+    eddy_loop_opts o = {.backend = b ? EDDY_BACKEND_IO_URING : EDDY_BACKEND_EPOLL,
+                        .grace = EDDY_MSEC(50)};
+    ASSERT_RC(eddy_run_opts(shutdown_in_flight_main, NULL, &o), 0);
+    /* the reader closed its end: the peer sees the close */
+    char c;
+    ASSERT_EQ(read(shutdown_sv[1], &c, 1), 0);
+    close(shutdown_sv[1]);
+  }
+}
