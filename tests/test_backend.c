@@ -602,3 +602,26 @@ TEST(loop_ends_with_operations_in_flight) {
     close(shutdown_sv[1]);
   }
 }
+
+/* Every way out of a held operation (timeout, cancellation, the owner
+ * closed under it) gives back its count of tasks waiting on I/O: with all
+ * of them done and the last task waiting for an event nobody sets, the
+ * loop still sees the deadlock instead of sleeping forever. */
+static int deadlock_after_io_main(void *arg) {
+  (void)arg;
+  ASSERT_RC(recv_timeout_main(NULL), 0);
+  ASSERT_RC(recv_cancel_main(NULL), 0);
+  ASSERT_RC(watch_fini_main(NULL), 0);
+  ASSERT_RC(close_under_reader_main(NULL), 0);
+  ASSERT_RC(close_under_accept_main(NULL), 0);
+  ASSERT_RC(second_reader_main(NULL), 0);
+  eddy_event e;
+  eddy_event_init(&e);
+  ASSERT_RC(eddy_event_wait(&e), -ECANCELED); /* reported, then cancelled */
+  return 0;
+}
+TEST(deadlock_still_seen_after_held_operations) {
+  alarm(20); /* a leaked count would make the loop sleep forever */
+  run_both(deadlock_after_io_main);
+  alarm(0);
+}
