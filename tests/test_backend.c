@@ -625,3 +625,62 @@ TEST(deadlock_still_seen_after_held_operations) {
   run_both(deadlock_after_io_main);
   alarm(0);
 }
+
+/* io_uring: two writers parked on one full pipe (writes share the write
+ * slot there) are both woken with -EBADF when the stream is closed, and
+ * neither touches it afterwards. (A socket's close shuts writing down
+ * first, which fails parked sends with -EPIPE on either backend.) */
+static int parked_writer(void *arg) {
+  static char big[1 << 20];
+  return eddy_stream_write(arg, big, sizeof big, NULL, EDDY_FOREVER);
+}
+static int two_writers_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(pipe2(sv, O_NONBLOCK), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(sv[1], NULL, &s), 0);
+  eddy_task *t[2];
+  for (int i = 0; i < 2; i++) ASSERT_RC(eddy_spawn(&t[i], parked_writer, s), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0); /* both parked on a full pipe */
+  eddy_stream_close(s);
+  for (int i = 0; i < 2; i++) {
+    int res;
+    ASSERT_RC(eddy_join_until(t[i], &res, eddy_deadline_in(EDDY_SEC(2))), 0);
+    ASSERT_RC(res, -EBADF);
+  }
+  close(sv[0]);
+  return 0;
+}
+TEST(two_writers_closed_under_on_io_uring) {
+#ifdef EDDY_HAVE_URING
+  ASSERT_RC(eddy_run_opts(two_writers_main, NULL, &on_uring), 0);
+#endif
+}
+
+/* The first writes on a pipe stream, made by two tasks at once: both go
+ * through (on io_uring both first try a send, and both learn it is no
+ * socket; the second must not take the first one's finding for an error). */
+static int small_writer(void *arg) {
+  return eddy_stream_write(arg, "ab", 2, NULL, eddy_deadline_in(EDDY_SEC(2)));
+}
+static int two_first_writes_main(void *arg) {
+  (void)arg;
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_NONBLOCK), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(p[1], NULL, &s), 0);
+  eddy_task *t[2];
+  for (int i = 0; i < 2; i++) ASSERT_RC(eddy_spawn(&t[i], small_writer, s), 0);
+  for (int i = 0; i < 2; i++) {
+    int res;
+    ASSERT_RC(eddy_join(t[i], &res), 0);
+    ASSERT_RC(res, 0);
+  }
+  char buf[8];
+  ASSERT_EQ(read(p[0], buf, sizeof buf), 4);
+  ASSERT_RC(eddy_stream_close(s), 0);
+  close(p[0]);
+  return 0;
+}
+TEST(first_writes_on_a_pipe_from_two_tasks) { run_both(two_first_writes_main); }

@@ -116,7 +116,7 @@ static int fill_native(eddy_stream *s, eddy_task *t, eddy_time_t deadline) {
                       .watch = &s->watch};
     int intr;
     long n = eddy__io_call(t, &q, deadline, &intr);
-    if (n == -ENOTSOCK && !s->not_sock) {
+    if (n == -ENOTSOCK && q.op == EDDY__IO_RECV) {
       s->not_sock = 1;
       continue;
     }
@@ -315,7 +315,9 @@ EDDY_API int eddy_stream_writev(eddy_stream *s, const struct iovec *iov,
                         .fd = s->watch.fd, .iov = v + i, .iovcnt = iovcnt - i,
                         .watch = &s->watch};
       n = eddy__io_call(t, &q, deadline, &intr);
-      if (n == -ENOTSOCK && !s->not_sock) {
+      /* Test the operation made, not the flag: another writer may have
+       * found out (and set it) while this send was in flight. */
+      if (n == -ENOTSOCK && q.op == EDDY__IO_SENDV) {
         s->not_sock = 1;
         continue;
       }
