@@ -418,6 +418,7 @@ TEST(urgent_data_does_not_stall_the_reader) { run_both(urgent_main); }
  * wakes, once. Then a cancelled crowd: every held operation is cancelled
  * and awaited. (epoll allows one eddy_wait_fd per fd, and has no queues of
  * its own to overflow.) */
+#ifdef EDDY_HAVE_URING
 #define CROWD 5000
 static int crowd_fd;
 static int crowd_woken;
@@ -456,6 +457,7 @@ static int crowd_main(void *arg) {
   close(p[1]);
   return 0;
 }
+#endif
 TEST(crowd_of_waits_overflows_the_queues) {
 #ifdef EDDY_HAVE_URING
   ASSERT_RC(eddy_run_opts(crowd_main, NULL, &on_uring), 0);
@@ -630,6 +632,7 @@ TEST(deadlock_still_seen_after_held_operations) {
  * slot there) are both woken with -EBADF when the stream is closed, and
  * neither touches it afterwards. (A socket's close shuts writing down
  * first, which fails parked sends with -EPIPE on either backend.) */
+#ifdef EDDY_HAVE_URING
 static int parked_writer(void *arg) {
   static char big[1 << 20];
   return eddy_stream_write(arg, big, sizeof big, NULL, EDDY_FOREVER);
@@ -652,6 +655,7 @@ static int two_writers_main(void *arg) {
   close(sv[0]);
   return 0;
 }
+#endif
 TEST(two_writers_closed_under_on_io_uring) {
 #ifdef EDDY_HAVE_URING
   ASSERT_RC(eddy_run_opts(two_writers_main, NULL, &on_uring), 0);
