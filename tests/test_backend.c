@@ -688,3 +688,30 @@ static int two_first_writes_main(void *arg) {
   return 0;
 }
 TEST(first_writes_on_a_pipe_from_two_tasks) { run_both(two_first_writes_main); }
+
+/* An accept whose deadline has already passed when a connection is
+ * waiting: it may take the connection (epoll tries first) or give up as
+ * the kernel accepts it (io_uring); either way the connection is not lost,
+ * the next accept returns it. */
+static int accept_expired_main(void *arg) {
+  (void)arg;
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
+  eddy_stream *out, *c = NULL;
+  ASSERT_RC(eddy_tcp_connect("127.0.0.1", eddy_listener_port(l), NULL,
+                             EDDY_FOREVER, &out),
+            0);
+  ASSERT_RC(eddy_stream_write(out, "hi", 2, NULL, EDDY_FOREVER), 0);
+  int r = eddy_listener_accept(l, &c, NULL, eddy_now() - 1);
+  if (r == -ETIMEDOUT)
+    r = eddy_listener_accept(l, &c, NULL, eddy_deadline_in(EDDY_SEC(2)));
+  ASSERT_RC(r, 0);
+  char buf[4];
+  ASSERT_EQ(eddy_stream_read(c, buf, sizeof buf, eddy_deadline_in(EDDY_SEC(2))), 2);
+  eddy_stream_shutdown(out);
+  eddy_stream_close(c);
+  eddy_stream_close(out);
+  eddy_listener_close(l);
+  return 0;
+}
+TEST(connection_accepted_as_accept_gives_up_is_kept) { run_both(accept_expired_main); }
