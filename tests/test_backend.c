@@ -7,6 +7,7 @@
 #include "test.h"
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <time.h>
 
 static int name_is(void *arg) {
@@ -363,24 +364,418 @@ TEST(closing_a_listener_closes_connections_nobody_took) {
   run_both(close_queued_main);
 }
 
-static eddy_listener *shared_l;
-static int accepter(void *arg) {
+
+/* A stream closed by one task while another is blocked reading it: the
+ * reader is woken with -EBADF at once (on io_uring the kernel still holds
+ * its receive, which must be cancelled, not left to complete into the freed
+ * stream later), and nothing touches the freed stream afterwards. */
+static int closed_reader(void *arg) {
+  eddy_stream *s = arg;
+  char buf[8];
+  return (int)eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER);
+}
+static int close_under_reader_main(void *arg) {
   (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &s), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, closed_reader, s), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0); /* the reader is parked */
+  eddy_stream_close(s);
+  int res;
+  ASSERT_RC(eddy_join_until(t, &res, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_RC(res, -EBADF);
+  ASSERT_EQ(send(sv[1], "late", 4, MSG_NOSIGNAL), -1); /* the peer sees the close */
+  close(sv[1]);
+  return 0;
+}
+TEST(stream_closed_under_a_reader_wakes_it) { run_both(close_under_reader_main); }
+
+/* The same for a listener closed under a task blocked in accept (the usual
+ * way a server stops accepting). */
+static int closed_acceptor(void *arg) {
+  eddy_listener *l = arg;
   eddy_stream *c;
-  return eddy_listener_accept(shared_l, &c, NULL, EDDY_FOREVER);
+  int r = eddy_listener_accept(l, &c, NULL, EDDY_FOREVER);
+  if (r == 0) eddy_stream_close(c);
+  return r;
 }
 static int close_under_accept_main(void *arg) {
   (void)arg;
-  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &shared_l), 0);
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
   eddy_task *t;
-  ASSERT_RC(eddy_spawn(&t, accepter, NULL), 0);
+  ASSERT_RC(eddy_spawn(&t, closed_acceptor, l), 0);
   ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0);
-  eddy_listener_close(shared_l);
+  eddy_listener_close(l);
   int res;
-  ASSERT_RC(eddy_join(t, &res), 0);
+  ASSERT_RC(eddy_join_until(t, &res, eddy_deadline_in(EDDY_SEC(2))), 0);
   ASSERT_RC(res, -EBADF);
   return 0;
 }
-TEST(closing_a_listener_wakes_its_accepter_with_ebadf) {
-  run_both(close_under_accept_main);
+TEST(listener_closed_under_an_acceptor_wakes_it) { run_both(close_under_accept_main); }
+
+/* Two tasks reading one stream: the second is refused with -EBUSY on both
+ * backends (on io_uring two receives in flight would land in the same bytes
+ * of the stream's buffer), the refusal leaves the stream healthy, and the
+ * first reader gets exactly what was sent. */
+static int second_reader_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &s), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, blocked_reader, s), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0); /* the first reader is parked */
+  char buf[8];
+  ASSERT_RC(eddy_stream_read(s, buf, sizeof buf, eddy_deadline_in(EDDY_MSEC(50))),
+            -EBUSY);
+  ASSERT_EQ(write(sv[1], "abc", 3), 3);
+  int res;
+  ASSERT_RC(eddy_join_until(t, &res, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_EQ(res, 3);
+  ASSERT_EQ(write(sv[1], "de", 2), 2);
+  ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, eddy_deadline_in(EDDY_SEC(2))), 2);
+  ASSERT(memcmp(buf, "de", 2) == 0);
+  close(sv[1]);
+  eddy_stream_close(s);
+  return 0;
 }
+TEST(second_concurrent_reader_is_refused) { run_both(second_reader_main); }
+
+/* TCP urgent data stops a read short at the urgent mark with bytes still
+ * queued behind it, and no new edge will come for them: a reader that
+ * takes every short read for "the socket is empty" (epoll) would wait
+ * forever for bytes it already has. */
+static int urgent_main(void *arg) {
+  (void)arg;
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((uint16_t)eddy_listener_port(l)),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  ASSERT_EQ(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_listener_accept(l, &s, NULL, EDDY_FOREVER), 0);
+  ASSERT_EQ(send(c, "ab", 2, 0), 2);
+  ASSERT_EQ(send(c, "!", 1, MSG_OOB), 1);
+  ASSERT_EQ(send(c, "cd", 2, 0), 2);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0); /* every edge seen before reading */
+  char buf[16];
+  ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER), 2); /* "ab" */
+  ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, eddy_deadline_in(EDDY_SEC(2))), 2);
+  ASSERT(memcmp(buf, "cd", 2) == 0);
+  close(c);
+  eddy_stream_close(s);
+  eddy_listener_close(l);
+  return 0;
+}
+TEST(urgent_data_does_not_stall_the_reader) { run_both(urgent_main); }
+
+/* io_uring: more waits than the submission queue holds (SQ full: the
+ * backend hands the queue to the kernel mid-turn) and more completions at
+ * once than the completion queue holds (overflow): every waiter still
+ * wakes, once. Then a cancelled crowd: every held operation is cancelled
+ * and awaited. (epoll allows one eddy_wait_fd per fd, and has no queues of
+ * its own to overflow.) */
+#ifdef EDDY_HAVE_URING
+#define CROWD 5000
+static int crowd_fd;
+static int crowd_woken;
+static int crowd_waiter(void *arg) {
+  (void)arg;
+  int r = eddy_wait_fd(crowd_fd, EDDY_READABLE, EDDY_FOREVER);
+  if (r == EDDY_READABLE) crowd_woken++;
+  return r;
+}
+static int crowd_main(void *arg) {
+  (void)arg;
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_NONBLOCK), 0);
+  crowd_fd = p[0];
+  crowd_woken = 0;
+  static eddy_task *ts[CROWD];
+  eddy_spawn_opts so = {.stack_size = EDDY_STACK_MIN};
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < CROWD; i++) ASSERT_RC(eddy_spawn_ex(&ts[i], crowd_waiter, NULL, &so), 0);
+    ASSERT_RC(eddy_sleep(EDDY_MSEC(20)), 0); /* all parked */
+    if (round == 0) {
+      ASSERT_EQ(write(p[1], "x", 1), 1);
+    } else {
+      for (int i = 0; i < CROWD; i++) eddy_cancel(ts[i]);
+    }
+    for (int i = 0; i < CROWD; i++) {
+      int res;
+      ASSERT_RC(eddy_join_until(ts[i], &res, eddy_deadline_in(EDDY_SEC(10))), 0);
+      ASSERT_RC(res, round == 0 ? (int)EDDY_READABLE : -ECANCELED);
+    }
+    ASSERT_EQ(crowd_woken, CROWD); /* round 1 adds none */
+    char c;
+    if (round == 0) ASSERT_EQ(read(p[0], &c, 1), 1);
+  }
+  close(p[0]);
+  close(p[1]);
+  return 0;
+}
+#endif
+TEST(crowd_of_waits_overflows_the_queues) {
+#ifdef EDDY_HAVE_URING
+  ASSERT_RC(eddy_run_opts(crowd_main, NULL, &on_uring), 0);
+#endif
+}
+
+/* A big write to a peer that does not read times out part-way: *sent says
+ * exactly how many bytes went (the peer receives that many, in order, and
+ * no more), and the stream keeps working for the rest. */
+static int partial_send_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &s), 0);
+  size_t big = (size_t)4 << 20;
+  unsigned char *src = malloc(big), *dst = malloc(big);
+  ASSERT(src && dst);
+  for (size_t i = 0; i < big; i++) src[i] = (unsigned char)(i * 7 + i / 251);
+  size_t sent = 0;
+  ASSERT_RC(eddy_stream_write(s, src, big, &sent, eddy_deadline_in(EDDY_MSEC(20))),
+            -ETIMEDOUT);
+  ASSERT(sent > 0 && sent < big);
+  size_t got = 0;
+  for (;;) { /* drain what is in the socket: exactly sent bytes */
+    ssize_t n = read(sv[1], dst + got, big - got);
+    if (n <= 0) break;
+    got += (size_t)n;
+  }
+  ASSERT_EQ(got, sent);
+  ASSERT(memcmp(src, dst, got) == 0);
+  size_t rest = 0;
+  ASSERT_RC(eddy_stream_write(s, src + sent, 1000, &rest, EDDY_FOREVER), 0);
+  ASSERT_EQ(rest, 1000);
+  ASSERT_EQ(read(sv[1], dst, 2000), 1000);
+  ASSERT(memcmp(src + sent, dst, 1000) == 0);
+  free(src);
+  free(dst);
+  close(sv[1]);
+  eddy_stream_close(s);
+  return 0;
+}
+TEST(write_timed_out_part_way_reports_what_was_sent) { run_both(partial_send_main); }
+
+/* A stream over a socket that keeps message boundaries (SOCK_SEQPACKET)
+ * reads one message per receive, so a short read does not mean the socket
+ * is empty: two messages sent together are both read. */
+static int seqpacket_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &s), 0);
+  ASSERT_EQ(write(sv[1], "ab", 2), 2);
+  ASSERT_EQ(write(sv[1], "cd", 2), 2);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0); /* every edge seen before reading */
+  char buf[16];
+  ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER), 2);
+  ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, eddy_deadline_in(EDDY_SEC(2))), 2);
+  ASSERT(memcmp(buf, "cd", 2) == 0);
+  close(sv[1]);
+  eddy_stream_close(s);
+  return 0;
+}
+TEST(message_socket_read_after_a_short_read) { run_both(seqpacket_main); }
+
+/* A TCP peer that resets the connection (close with a zero linger) while
+ * the reader is parked: the reader gets -ECONNRESET on both backends, and
+ * the stream stays reset. */
+static int rst_main(void *arg) {
+  (void)arg;
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((uint16_t)eddy_listener_port(l)),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  ASSERT_EQ(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_listener_accept(l, &s, NULL, EDDY_FOREVER), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, blocked_reader, s), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0);
+  struct linger lg = {.l_onoff = 1, .l_linger = 0};
+  ASSERT_EQ(setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  close(c);
+  int res;
+  ASSERT_RC(eddy_join_until(t, &res, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_RC(res, -ECONNRESET);
+  char buf[4];
+  ASSERT_RC(eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER), -ECONNRESET);
+  eddy_stream_close(s);
+  eddy_listener_close(l);
+  return 0;
+}
+TEST(reset_under_a_parked_reader_reaches_it) { run_both(rst_main); }
+
+/* main cancels a task parked in a receive and one parked in an accept,
+ * detaches them and returns at once: the loop awaits their cancelled
+ * operations and ends, and each task closes what it held. */
+static int parked_reader_closes(void *arg) {
+  eddy_stream *s = arg;
+  char buf[8];
+  long n = eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER);
+  eddy_stream_close(s);
+  return (int)n;
+}
+static int parked_acceptor_closes(void *arg) {
+  eddy_listener *l = arg;
+  eddy_stream *c;
+  int r = eddy_listener_accept(l, &c, NULL, EDDY_FOREVER);
+  eddy_listener_close(l);
+  return r;
+}
+static int shutdown_sv[2];
+static int shutdown_in_flight_main(void *arg) {
+  (void)arg;
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, shutdown_sv), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(shutdown_sv[0], NULL, &s), 0);
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
+  eddy_task *t[2];
+  ASSERT_RC(eddy_spawn(&t[0], parked_reader_closes, s), 0);
+  ASSERT_RC(eddy_spawn(&t[1], parked_acceptor_closes, l), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0);
+  for (int i = 0; i < 2; i++) {
+    eddy_cancel(t[i]);
+    eddy_detach(t[i]);
+  }
+  return 0;
+}
+TEST(loop_ends_with_operations_in_flight) {
+  for (int b = 0; b < 2; b++) {
+#ifndef EDDY_HAVE_URING
+    if (b) break;
+#endif
+    eddy_loop_opts o = {.backend = b ? EDDY_BACKEND_IO_URING : EDDY_BACKEND_EPOLL,
+                        .grace = EDDY_MSEC(50)};
+    ASSERT_RC(eddy_run_opts(shutdown_in_flight_main, NULL, &o), 0);
+    /* the reader closed its end: the peer sees the close */
+    char c;
+    ASSERT_EQ(read(shutdown_sv[1], &c, 1), 0);
+    close(shutdown_sv[1]);
+  }
+}
+
+/* Every way out of a held operation (timeout, cancellation, the owner
+ * closed under it) gives back its count of tasks waiting on I/O: with all
+ * of them done and the last task waiting for an event nobody sets, the
+ * loop still sees the deadlock instead of sleeping forever. */
+static int deadlock_after_io_main(void *arg) {
+  (void)arg;
+  ASSERT_RC(recv_timeout_main(NULL), 0);
+  ASSERT_RC(recv_cancel_main(NULL), 0);
+  ASSERT_RC(watch_fini_main(NULL), 0);
+  ASSERT_RC(close_under_reader_main(NULL), 0);
+  ASSERT_RC(close_under_accept_main(NULL), 0);
+  ASSERT_RC(second_reader_main(NULL), 0);
+  eddy_event e;
+  eddy_event_init(&e);
+  ASSERT_RC(eddy_event_wait(&e), -ECANCELED); /* reported, then cancelled */
+  return 0;
+}
+TEST(deadlock_still_seen_after_held_operations) {
+  alarm(20); /* a leaked count would make the loop sleep forever */
+  run_both(deadlock_after_io_main);
+  alarm(0);
+}
+
+/* io_uring: two writers parked on one full pipe (writes share the write
+ * slot there) are both woken with -EBADF when the stream is closed, and
+ * neither touches it afterwards. (A socket's close shuts writing down
+ * first, which fails parked sends with -EPIPE on either backend.) */
+#ifdef EDDY_HAVE_URING
+static int parked_writer(void *arg) {
+  static char big[1 << 20];
+  return eddy_stream_write(arg, big, sizeof big, NULL, EDDY_FOREVER);
+}
+static int two_writers_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(pipe2(sv, O_NONBLOCK), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(sv[1], NULL, &s), 0);
+  eddy_task *t[2];
+  for (int i = 0; i < 2; i++) ASSERT_RC(eddy_spawn(&t[i], parked_writer, s), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0); /* both parked on a full pipe */
+  eddy_stream_close(s);
+  for (int i = 0; i < 2; i++) {
+    int res;
+    ASSERT_RC(eddy_join_until(t[i], &res, eddy_deadline_in(EDDY_SEC(2))), 0);
+    ASSERT_RC(res, -EBADF);
+  }
+  close(sv[0]);
+  return 0;
+}
+#endif
+TEST(two_writers_closed_under_on_io_uring) {
+#ifdef EDDY_HAVE_URING
+  ASSERT_RC(eddy_run_opts(two_writers_main, NULL, &on_uring), 0);
+#endif
+}
+
+/* The first writes on a pipe stream, made by two tasks at once: both go
+ * through (on io_uring both first try a send, and both learn it is no
+ * socket; the second must not take the first one's finding for an error). */
+static int small_writer(void *arg) {
+  return eddy_stream_write(arg, "ab", 2, NULL, eddy_deadline_in(EDDY_SEC(2)));
+}
+static int two_first_writes_main(void *arg) {
+  (void)arg;
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_NONBLOCK), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(p[1], NULL, &s), 0);
+  eddy_task *t[2];
+  for (int i = 0; i < 2; i++) ASSERT_RC(eddy_spawn(&t[i], small_writer, s), 0);
+  for (int i = 0; i < 2; i++) {
+    int res;
+    ASSERT_RC(eddy_join(t[i], &res), 0);
+    ASSERT_RC(res, 0);
+  }
+  char buf[8];
+  ASSERT_EQ(read(p[0], buf, sizeof buf), 4);
+  ASSERT_RC(eddy_stream_close(s), 0);
+  close(p[0]);
+  return 0;
+}
+TEST(first_writes_on_a_pipe_from_two_tasks) { run_both(two_first_writes_main); }
+
+/* An accept whose deadline has already passed when a connection is
+ * waiting: it may take the connection (epoll tries first) or give up as
+ * the kernel accepts it (io_uring); either way the connection is not lost,
+ * the next accept returns it. */
+static int accept_expired_main(void *arg) {
+  (void)arg;
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
+  eddy_stream *out, *c = NULL;
+  ASSERT_RC(eddy_tcp_connect("127.0.0.1", eddy_listener_port(l), NULL,
+                             EDDY_FOREVER, &out),
+            0);
+  ASSERT_RC(eddy_stream_write(out, "hi", 2, NULL, EDDY_FOREVER), 0);
+  int r = eddy_listener_accept(l, &c, NULL, eddy_now() - 1);
+  if (r == -ETIMEDOUT)
+    r = eddy_listener_accept(l, &c, NULL, eddy_deadline_in(EDDY_SEC(2)));
+  ASSERT_RC(r, 0);
+  char buf[4];
+  ASSERT_EQ(eddy_stream_read(c, buf, sizeof buf, eddy_deadline_in(EDDY_SEC(2))), 2);
+  eddy_stream_shutdown(out);
+  eddy_stream_close(c);
+  eddy_stream_close(out);
+  eddy_listener_close(l);
+  return 0;
+}
+TEST(connection_accepted_as_accept_gives_up_is_kept) { run_both(accept_expired_main); }

@@ -78,3 +78,54 @@ static int cancel_main(void *arg) {
   return 0;
 }
 TEST(process_killed_when_wait_cancelled) { ASSERT_EQ(eddy_run(cancel_main, NULL), 0); }
+
+/* A child that exits without reading its stdin: writing to it is -EPIPE for
+ * the caller, not a SIGPIPE that kills the whole program (on io_uring the
+ * write runs in the program's own context too). */
+static const eddy_loop_opts pipe_on_epoll = {.backend = EDDY_BACKEND_EPOLL};
+#ifdef EDDY_HAVE_URING
+static const eddy_loop_opts pipe_on_uring = {.backend = EDDY_BACKEND_IO_URING};
+#endif
+static int dead_reader_main(void *arg) {
+  (void)arg;
+  const char *argv[] = {"true", NULL};
+  eddy_process *p;
+  ASSERT_RC(eddy_process_spawn(argv, EDDY_PIPE_STDIN, &p), 0);
+  int st;
+  ASSERT_RC(eddy_process_wait(p, &st, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_stream_write(eddy_process_stdin(p), "hello\n", 6, NULL, EDDY_FOREVER),
+            -EPIPE);
+  eddy_process_free(p);
+  return 0;
+}
+TEST(writing_to_a_child_that_exited_is_epipe) {
+  signal(SIGPIPE, SIG_DFL);
+  ASSERT_RC(eddy_run_opts(dead_reader_main, NULL, &pipe_on_epoll), 0);
+#ifdef EDDY_HAVE_URING
+  ASSERT_RC(eddy_run_opts(dead_reader_main, NULL, &pipe_on_uring), 0);
+#endif
+}
+
+/* Closing the stdin of a child that neither reads nor exits returns at
+ * once (nothing to drain from the child's side). */
+static int busy_child_main(void *arg) {
+  (void)arg;
+  const char *argv[] = {"sleep", "5", NULL};
+  eddy_process *p;
+  ASSERT_RC(eddy_process_spawn(argv, EDDY_PIPE_STDIN, &p), 0);
+  ASSERT_RC(eddy_stream_write(eddy_process_stdin(p), "x\n", 2, NULL, EDDY_FOREVER), 0);
+  eddy_time_t t0 = eddy_now();
+  eddy_process_close_stdin(p);
+  ASSERT(eddy_now() - t0 < EDDY_MSEC(200));
+  ASSERT_RC(eddy_process_kill(p, SIGKILL), 0);
+  int st;
+  ASSERT_RC(eddy_process_wait(p, &st, EDDY_FOREVER), 0);
+  eddy_process_free(p);
+  return 0;
+}
+TEST(closing_stdin_of_a_busy_child_returns_at_once) {
+  ASSERT_RC(eddy_run_opts(busy_child_main, NULL, &pipe_on_epoll), 0);
+#ifdef EDDY_HAVE_URING
+  ASSERT_RC(eddy_run_opts(busy_child_main, NULL, &pipe_on_uring), 0);
+#endif
+}

@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include <sys/socket.h>
+#include <termios.h>
 
 static const eddy_loop_opts on_epoll = {.backend = EDDY_BACKEND_EPOLL};
 #ifdef EDDY_HAVE_URING
@@ -132,3 +133,84 @@ static int bad_main(void *arg) {
   return 0;
 }
 TEST(stdio_stream_bad_fd) { run_both(bad_main, NULL); }
+
+/* A terminal: the slave side of a pseudo-terminal in raw mode stands in
+ * for the user's tty. Lines typed are read; a read that times out while
+ * the terminal is quiet loses nothing typed afterwards (on io_uring the
+ * kernel held that read and must have let go of it); writes come out on the
+ * other side; a hung-up terminal reads as its end, not a hang. */
+static int pty_main(void *arg) {
+  (void)arg;
+  int m = posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT(m >= 0);
+  ASSERT_EQ(grantpt(m), 0);
+  ASSERT_EQ(unlockpt(m), 0);
+  int sl = open(ptsname(m), O_RDWR | O_NOCTTY);
+  ASSERT(sl >= 0);
+  struct termios tio;
+  ASSERT_EQ(tcgetattr(sl, &tio), 0);
+  cfmakeraw(&tio);
+  ASSERT_EQ(tcsetattr(sl, TCSANOW, &tio), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stdio_stream(sl, NULL, &s), 0);
+  ASSERT_EQ(fcntl(sl, F_GETFL) & O_NONBLOCK, 0); /* the caller's fd untouched */
+  ASSERT_EQ(write(m, "hello\n", 6), 6);
+  const char *line;
+  size_t len;
+  ASSERT_RC(eddy_stream_read_until(s, '\n', 64, &line, &len,
+                                   eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT(len == 6 && memcmp(line, "hello\n", 6) == 0);
+  ASSERT_RC(eddy_stream_read_until(s, '\n', 64, &line, &len,
+                                   eddy_deadline_in(EDDY_MSEC(20))), -ETIMEDOUT);
+  ASSERT_EQ(write(m, "again\n", 6), 6);
+  ASSERT_RC(eddy_stream_read_until(s, '\n', 64, &line, &len,
+                                   eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT(len == 6 && memcmp(line, "again\n", 6) == 0);
+  ASSERT_RC(eddy_stream_write(s, "out\n", 4, NULL, eddy_deadline_in(EDDY_SEC(2))), 0);
+  char buf[16];
+  ASSERT_EQ(read(m, buf, sizeof buf), 4);
+  ASSERT(memcmp(buf, "out\n", 4) == 0);
+  close(m); /* the terminal hangs up */
+  char c;
+  long n = eddy_stream_read(s, &c, 1, eddy_deadline_in(EDDY_SEC(2)));
+  ASSERT_EQ(n, EDDY_DONE); /* a terminal that hung up reads as its end */
+  ASSERT_RC(eddy_stream_close(s), 0);
+  close(sl);
+  return 0;
+}
+TEST(terminal_is_read_and_written) { run_both(pty_main, NULL); }
+
+/* A terminal in canonical mode (as a user's usually is) hands out one line
+ * per read even when more are waiting: two lines pasted at once are both
+ * read, without waiting for a keystroke that may never come. */
+static int canonical_main(void *arg) {
+  (void)arg;
+  int m = posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT(m >= 0);
+  ASSERT_EQ(grantpt(m), 0);
+  ASSERT_EQ(unlockpt(m), 0);
+  int sl = open(ptsname(m), O_RDWR | O_NOCTTY);
+  ASSERT(sl >= 0);
+  struct termios tio;
+  ASSERT_EQ(tcgetattr(sl, &tio), 0);
+  tio.c_lflag |= ICANON;
+  tio.c_lflag &= ~(tcflag_t)ECHO;
+  ASSERT_EQ(tcsetattr(sl, TCSANOW, &tio), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stdio_stream(sl, NULL, &s), 0);
+  ASSERT_EQ(write(m, "one\ntwo\n", 8), 8);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0); /* both lines are in the terminal */
+  const char *line;
+  size_t len;
+  ASSERT_RC(eddy_stream_read_until(s, '\n', 64, &line, &len,
+                                   eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT(len == 4 && memcmp(line, "one\n", 4) == 0);
+  ASSERT_RC(eddy_stream_read_until(s, '\n', 64, &line, &len,
+                                   eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT(len == 4 && memcmp(line, "two\n", 4) == 0);
+  ASSERT_RC(eddy_stream_close(s), 0);
+  close(sl);
+  close(m);
+  return 0;
+}
+TEST(terminal_lines_typed_together_are_all_read) { run_both(canonical_main, NULL); }

@@ -42,6 +42,13 @@ typedef struct eddy__io_req {
   const struct iovec *iov;
   int iovcnt;
   const char *path;
+  /* The watch of the stream or listener the operation belongs to (or
+   * NULL): eddy_watch_fini under the operation cancels it and its caller
+   * gets -EBADF (in *interrupted too) without touching the owner again,
+   * which is being freed. Receives and accepts take the watch's read slot
+   * alone (a second one gets -EBUSY, as a second reader does on epoll);
+   * sends and writes share the write slot. */
+  eddy_watch *watch;
 } eddy__io_req;
 
 typedef struct eddy__backend {

@@ -43,6 +43,7 @@ static unsigned mask_of(uint32_t ev) {
 static void watch_event(eddy_watch *w, unsigned m, uint32_t ev) {
   w->ready |= m;
   if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) w->ready |= EDDY__WATCH_HUP;
+  if (ev & EPOLLPRI) w->ready |= EDDY__WATCH_URG;
   for (int i = 0; i < 2; i++) {
     unsigned bit = i ? EDDY_WRITABLE : EDDY_READABLE;
     if ((m & bit) && w->waiter[i]) {
@@ -109,7 +110,7 @@ static int epoll_wait_fd(eddy_task *t, int fd, unsigned events,
 
 static int epoll_watch_init(eddy_watch *w) {
   struct epoll_event e = {
-      .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+      .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
       .data.ptr = (void *)((uintptr_t)w | TAG_WATCH)};
   return eddy__sys_epoll_ctl(w->loop->epfd, EPOLL_CTL_ADD, w->fd, &e);
 }
@@ -129,8 +130,11 @@ static int epoll_watch_wait(eddy_task *t, eddy_watch *w, unsigned event,
   w->loop->nfdwait++;
   r = eddy__park(&wt, deadline, i ? "write" : "read",
                  __builtin_return_address(0));
-  if (r == -EBADF) return r; /* eddy_watch_fini: w may already be freed */
-  if (w->waiter[i] == &wt) { /* timed out or cancelled: still registered */
+  /* Who woke us says whether we are still registered: an edge (0) and
+   * eddy_watch_fini (-EBADF) unregister the waiter; a timeout or a
+   * cancellation does not. After -EBADF the watch must not be read at all:
+   * its owner (a stream, a listener) is freed right after closing it. */
+  if (r != 0 && r != -EBADF) {
     w->waiter[i] = NULL;
     w->loop->nfdwait--;
   }

@@ -75,6 +75,7 @@ typedef struct uop {
   int res;
   int done;
   int forced; /* eddy_watch_fini: the result the waiter reports */
+  struct uop *next; /* the other operations in the same watch slot */
 } uop;
 
 static ring *ring_of(eddy_loop *loop) { return loop->backend_data; }
@@ -240,6 +241,7 @@ static void uop_init(uop *o, eddy_task *t) {
   o->res = 0;
   o->done = 0;
   o->forced = 0;
+  o->next = NULL;
 }
 
 static unsigned mask_of(int ev) {
@@ -299,13 +301,37 @@ static int uring_watch_wait(eddy_task *t, eddy_watch *w, unsigned event,
 
 static void uring_watch_fini(eddy_watch *w) {
   ring *r = ring_of(w->loop);
+  int cancelled = 0;
   for (int i = 0; i < 2; i++) {
     uop *o = w->waiter[i];
-    if (!o) continue;
     w->waiter[i] = NULL;
-    o->forced = -EBADF;
-    if (!o->done) cancel_op(r, o);
+    for (; o; o = o->next) { /* o->next stays valid: each task is parked */
+      o->forced = -EBADF;
+      if (!o->done) {
+        cancel_op(r, o);
+        cancelled = 1;
+      }
+    }
   }
+  /* The owner frees its receive buffer as soon as this returns: have the
+   * kernel cancel now (cancelling a waiting receive is synchronous), not at
+   * the next loop turn, when data arriving in between could be copied into
+   * the freed buffer (task work runs early without DEFER_TASKRUN). */
+  if (cancelled) io_uring_submit(&r->ring);
+}
+
+/* Take the watch slot of a stream's or listener's operation, so that
+ * closing the owner cancels it (see eddy__io_req.watch). */
+static int slot_of(const eddy__io_req *q) {
+  return q->op == EDDY__IO_SENDV || q->op == EDDY__IO_WRITEV ||
+         q->op == EDDY__IO_WRITE;
+}
+static void slot_leave(eddy_watch *w, int i, uop *o) {
+  for (uop **pp = (uop **)&w->waiter[i]; *pp; pp = &(*pp)->next)
+    if (*pp == o) {
+      *pp = o->next;
+      return;
+    }
 }
 
 static long uring_call(eddy_task *t, const eddy__io_req *q,
@@ -327,6 +353,11 @@ static long uring_call(eddy_task *t, const eddy__io_req *q,
   if (q->op < EDDY__IO_RECV || q->op > EDDY__IO_WRITEV) return -EINVAL;
   int e = eddy__fault(fault_kind[q->op]);
   if (e) return -e;
+  int slot = q->watch ? slot_of(q) : -1;
+  /* Two receives in flight would fill the same bytes of the owner's buffer:
+   * one reader at a time, as on epoll. Checked before taking an SQE, which
+   * once taken is submitted whatever it holds. */
+  if (slot == 0 && q->watch->waiter[0]) return -EBUSY;
   ring *r = ring_of(t->loop);
   struct io_uring_sqe *sqe = get_sqe(r);
   if (!sqe) return -EBUSY;
@@ -367,8 +398,18 @@ static long uring_call(eddy_task *t, const eddy__io_req *q,
   uop o;
   uop_init(&o, t);
   io_uring_sqe_set_data(sqe, &o);
+  if (slot >= 0) {
+    o.next = q->watch->waiter[slot];
+    q->watch->waiter[slot] = &o;
+  }
   int res = park_op(t, &o, deadline, what[q->op], __builtin_return_address(0),
                     interrupted);
+  if (o.forced) { /* the owner was closed under us and is being freed */
+    if (q->op == EDDY__IO_ACCEPT && res >= 0) eddy__sys_close(res);
+    *interrupted = o.forced;
+    return o.forced;
+  }
+  if (slot >= 0) slot_leave(q->watch, slot, &o);
   if (res > 0 && (q->op == EDDY__IO_RECV || q->op == EDDY__IO_READ))
     VALGRIND_MAKE_MEM_DEFINED(q->buf, (size_t)res);
   return res;

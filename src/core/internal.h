@@ -68,6 +68,10 @@ typedef struct eddy__wait {
  * saying the peer hung up or the socket failed (epoll): an end that raises
  * no further edge, so readers must not wait for one. */
 #define EDDY__WATCH_HUP 0x100u
+/* Sticky too: the peer sent urgent (out-of-band) data. A read then stops
+ * short at the urgent mark with bytes still queued behind it, which raise
+ * no new edge, so a short read no longer means the socket is empty. */
+#define EDDY__WATCH_URG 0x200u
 
 /* ---------------------------------------------------------------- tasks */
 enum { EDDY__READY = 1, EDDY__RUNNING, EDDY__WAITING, EDDY__DONE };

@@ -14,6 +14,10 @@ struct eddy_listener {
 
 #include <sys/socket.h>
 
+/* The maker of a stream knows its fd is a byte-stream socket or a pipe, in
+ * which a short read means empty: spares the stream finding out (stream.c). */
+void eddy__stream_byte_stream(eddy_stream *s);
+
 /* A numeric IPv4/IPv6 address and port as a sockaddr (NULL or "" host:
  * 0.0.0.0). 0 or -EINVAL. */
 int eddy__inet_addr(const char *host, int port, struct sockaddr_storage *ss,

@@ -1,5 +1,11 @@
 /* process.c: child processes via posix_spawn, pipes wrapped as streams,
- * and exit waited for through a pidfd registered on the loop. */
+ * and exit waited for through a pidfd registered on the loop.
+ *
+ * The child's stdin is a Unix stream socket rather than a pipe: writing to
+ * a pipe whose reader has exited raises SIGPIPE, which kills the whole
+ * program (there is no MSG_NOSIGNAL for pipes, and on io_uring the write
+ * runs in our own context too), while a socket send says -EPIPE. Our end
+ * is shut for reading, so it never waits for the child to close it. */
 #include "io.h"
 #include "eddy/process.h"
 
@@ -40,7 +46,8 @@ EDDY_API int eddy_process_spawn(const char *const argv[], unsigned flags,
   posix_spawn_file_actions_init(&fa);
   for (int i = 0; i < 3; i++) {
     if (!(flags & (1u << i))) continue;
-    if (pipe2(fds[i], O_CLOEXEC) != 0) {
+    if ((i == 0 ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds[i])
+                : pipe2(fds[i], O_CLOEXEC)) != 0) {
       r = -errno;
       goto fail;
     }
@@ -54,8 +61,10 @@ EDDY_API int eddy_process_spawn(const char *const argv[], unsigned flags,
     int mine = i == 0 ? fds[i][1] : fds[i][0];
     close(i == 0 ? fds[i][0] : fds[i][1]);
     fcntl(mine, F_SETFL, fcntl(mine, F_GETFL) | O_NONBLOCK);
+    if (i == 0) shutdown(mine, SHUT_RD); /* closing it drains nothing */
     fds[i][0] = fds[i][1] = -1;
     int e = eddy_stream_from_fd(mine, NULL, &p->io[i]);
+    if (!e) eddy__stream_byte_stream(p->io[i]); /* pipes, a stream socket */
     if (e) {
       close(mine);
       if (!r) r = e;

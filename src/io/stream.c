@@ -34,10 +34,12 @@ struct eddy_stream {
   int wr_shut;
   int not_sock; /* a pipe or tty: read/write operations, not recv/send */
   int drained;  /* epoll: the last read was short, the socket is empty */
+  int empties;  /* does a short read mean the fd is empty? 0: not known yet,
+                 * 1: yes (byte-stream sockets, pipes), -1: no (terminals
+                 * hand out a line per read, message sockets a message) */
   int regular;  /* a regular file (redirected stdio) epoll cannot watch:
                  * reads and writes go through the file layer */
   int no_nowait;
-  int is_socket; /* a short read empties a socket (not so a tty) */
 };
 
 #define DEFAULT_BUF ((size_t)16 * 1024)
@@ -69,8 +71,6 @@ EDDY_API int eddy_stream_from_fd(int fd, const eddy_stream_opts *o,
     eddy__free(s);
     return r;
   }
-  struct stat st;
-  s->is_socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
   *out = s;
   return 0;
 }
@@ -114,10 +114,11 @@ static int fill_native(eddy_stream *s, eddy_task *t, eddy_time_t deadline) {
   for (;;) {
     eddy__io_req q = {.op = s->not_sock ? EDDY__IO_READ : EDDY__IO_RECV,
                       .fd = s->watch.fd, .buf = s->buf + s->end,
-                      .len = s->cap - s->end, .off = -1};
+                      .len = s->cap - s->end, .off = -1,
+                      .watch = &s->watch};
     int intr;
     long n = eddy__io_call(t, &q, deadline, &intr);
-    if (n == -ENOTSOCK && !s->not_sock) {
+    if (n == -ENOTSOCK && q.op == EDDY__IO_RECV) {
       s->not_sock = 1;
       continue;
     }
@@ -131,6 +132,7 @@ static int fill_native(eddy_stream *s, eddy_task *t, eddy_time_t deadline) {
     }
     if (intr) return intr;
     if (n == -EINTR) continue;
+    if (n == -EBUSY) return (int)n; /* another reader: not the stream's fault */
     if (n == -EAGAIN) { /* a non-blocking socket the kernel would not park */
       int r = eddy_watch_wait(&s->watch, EDDY_READABLE, deadline);
       if (r) return r;
@@ -139,6 +141,26 @@ static int fill_native(eddy_stream *s, eddy_task *t, eddy_time_t deadline) {
     s->err = (int)n;
     return (int)n;
   }
+}
+
+void eddy__stream_byte_stream(eddy_stream *s) { s->empties = 1; }
+
+/* Whether a short read emptied the fd, so the next read can wait for an
+ * edge instead (epoll). Learnt once per stream, on its first short read,
+ * for streams whose maker did not say (eddy__stream_byte_stream). */
+static int short_read_empties(eddy_stream *s) {
+  if (likely(s->empties)) return s->empties > 0;
+  struct stat st;
+  int type = 0;
+  socklen_t tl = sizeof type;
+  s->empties = -1;
+  if (fstat(s->watch.fd, &st) != 0) return 0;
+  if (S_ISFIFO(st.st_mode) ||
+      (S_ISSOCK(st.st_mode) &&
+       getsockopt(s->watch.fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
+       type == SOCK_STREAM))
+    s->empties = 1;
+  return s->empties > 0;
 }
 
 /* Read more bytes into the buffer: 0 (some arrived, or end of stream: see
@@ -163,8 +185,10 @@ static int fill(eddy_stream *s, eddy_time_t deadline) {
      * bytes arriving after it raise a new edge: so wait for that edge
      * rather than make a read that can only say EAGAIN. Edges are only
      * counted from just before the read on. A hang-up seen earlier raises
-     * no new edge, so then the read is made (it returns the end). */
-    if (s->drained && !(s->watch.ready & EDDY__WATCH_HUP)) {
+     * no new edge, so then the read is made (it returns the end); so does
+     * urgent data, which cuts reads short without emptying the socket. */
+    if (s->drained &&
+        !(s->watch.ready & (EDDY__WATCH_HUP | EDDY__WATCH_URG))) {
       s->drained = 0;
       r = eddy_watch_wait(&s->watch, EDDY_READABLE, deadline);
       if (r) return r;
@@ -174,7 +198,7 @@ static int fill(eddy_stream *s, eddy_time_t deadline) {
     ssize_t n = eddy__sys_recv(s->watch.fd, s->buf + s->end, room);
     if (n > 0) {
       s->end += (size_t)n;
-      s->drained = (size_t)n < room && s->is_socket;
+      s->drained = (size_t)n < room && short_read_empties(s);
       return 0;
     }
     if (n == 0) {
@@ -290,9 +314,12 @@ EDDY_API int eddy_stream_writev(eddy_stream *s, const struct iovec *iov,
       if (n == -EAGAIN) n = -EIO; /* a regular file is never "full" */
     } else if (native) {
       eddy__io_req q = {.op = s->not_sock ? EDDY__IO_WRITEV : EDDY__IO_SENDV,
-                        .fd = s->watch.fd, .iov = v + i, .iovcnt = iovcnt - i};
+                        .fd = s->watch.fd, .iov = v + i, .iovcnt = iovcnt - i,
+                        .watch = &s->watch};
       n = eddy__io_call(t, &q, deadline, &intr);
-      if (n == -ENOTSOCK && !s->not_sock) {
+      /* Test the operation made, not the flag: another writer may have
+       * found out (and set it) while this send was in flight. */
+      if (n == -ENOTSOCK && q.op == EDDY__IO_SENDV) {
         s->not_sock = 1;
         continue;
       }

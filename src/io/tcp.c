@@ -116,6 +116,7 @@ EDDY_API int eddy_listener_accept(eddy_listener *l, eddy_stream **out,
       set_opts(fd, opts);
       r = eddy_stream_from_fd(fd, opts, out);
       if (r) close(fd);
+      else eddy__stream_byte_stream(*out); /* TCP and Unix listeners: streams */
       return r;
     }
     if (fd == -EINTR || fd == -ECONNABORTED) continue;
@@ -163,6 +164,7 @@ static int connect_one(const struct sockaddr *a, socklen_t len,
   if (r == 0) {
     set_opts(fd, opts);
     r = eddy_stream_from_fd(fd, opts, out);
+    if (r == 0) eddy__stream_byte_stream(*out);
   }
   if (r) close(fd);
   return r;

@@ -56,6 +56,7 @@ EDDY_API int eddy_unix_connect(const char *path, const eddy_stream_opts *opts,
     }
   }
   if (r == 0) r = eddy_stream_from_fd(fd, opts, out);
+  if (r == 0) eddy__stream_byte_stream(*out);
   if (r) close(fd);
   return r;
 }
