@@ -134,6 +134,7 @@ static long rss_bytes(void) {
   return rss * 4096;
 }
 static eddy_event gate;
+static const char *idle_tag = ""; /* "_small" for the small-stack run */
 static int idle(void *arg) {
   (void)arg;
   return eddy_event_wait(&gate);
@@ -148,16 +149,17 @@ static int idle_main(void *arg) {
   double t1 = now_ns();
   long after = rss_bytes();
   result_ns = (double)(after - before) / (double)n;
-  printf("BENCH idle_spawn eddy %.1f ns\n", (t1 - t0) / (double)n);
+  printf("BENCH idle_spawn%s eddy %.1f ns\n", idle_tag, (t1 - t0) / (double)n);
   t0 = now_ns();
   eddy_event_set(&gate);
   eddy_yield();
-  printf("BENCH idle_wake eddy %.1f ns\n", (now_ns() - t0) / (double)n);
+  printf("BENCH idle_wake%s eddy %.1f ns\n", idle_tag, (now_ns() - t0) / (double)n);
   return 0;
 }
 static void bench_idle_mem(size_t stack_size, const char *entry) {
   double v[3];
   eddy_loop_opts o = {.stack_size = stack_size};
+  idle_tag = stack_size ? "_small" : "";
   for (int rep = 0; rep < eddy_bench_reps(); rep++) {
     eddy_run_opts(idle_main, (void *)(intptr_t)(quick ? 10000 : 1000000), &o);
     v[rep] = result_ns;
