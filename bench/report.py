@@ -502,8 +502,8 @@ def page(res, pngs, quick, plots_note):
                 "switch only.", ""]
         out += [md_table(["entry", "eddy", "floor", "boost", "eddy / floor"], rows), ""]
     else:
-        out += ["Not measured" + (": " + "; ".join(f"{k} {v}" for k, v in res.failed.items()
-                                                   if k.startswith("callgrind")) if res.failed else "") + ".", ""]
+        why = "; ".join(f"{k}: {v}" for k, v in res.failed.items() if k.startswith("callgrind"))
+        out += ["Not measured" + (f" ({why})" if why else "") + ".", ""]
 
     names = {"net": "Network (bench/net/run.sh)", "redis": "Redis protocol (bench/redis/run.sh)",
              "fanout": "Fan-out (bench/fanout/run.sh)"}
@@ -550,6 +550,8 @@ def main():
     print("\n== instructions per operation (callgrind)")
     print(f"  {'entry':<12} {'eddy':>8} {'floor':>8} {'boost':>8}")
     for e, ev, fv, bv in cg:
+        if ev is None and fv is None and bv is None:
+            continue
         print(f"  {e:<12} {num(ev):>8} {num(fv):>8} {num(bv):>8}")
     for sec, why in res.notrun.items():
         print(f"\n== {sec}: not run ({why})")
