@@ -223,6 +223,15 @@ int main(int argc, char **argv) {
   quick = q && *q && strcmp(q, "0") != 0;
   const char *o = getenv("EDDY_BENCH_ONLY"), *c = getenv("EDDY_BENCH_COUNT");
   only = o && *o ? o : NULL;
+  static const char *const entries[] = {"switch", "yield", "spawn_join", "timer", "timeout_scope",
+                                        "idle_mem", "idle_mem_small", "with_lock", "pingpong",
+                                        "agen", "iter_plain"};
+  int known = !only;
+  for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) known |= only && strcmp(only, entries[i]) == 0;
+  if (!known) {
+    fprintf(stderr, "eddy_bench: EDDY_BENCH_ONLY: no entry '%s'\n", only);
+    return 2;
+  }
   if (c && *c) {
     char *end;
     count = strtol(c, &end, 10);

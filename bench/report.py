@@ -313,12 +313,12 @@ def plot(res, name, title, entries, img_dir, gnuplot):
     xtics = []
     pos = 0
     for e, bars in clusters:
-        start = pos
-        for rt, v in bars:
-            per_rt.setdefault(rt, []).append((pos, v))
-            pos += 1
-        xtics.append((e.replace("_instr", ""), (start + pos - 1) / 2))
-        pos += 1  # gap between clusters
+        slots = max(len(bars), 2.5)  # room for the entry's name under a lone bar
+        first = pos + (slots - len(bars)) / 2
+        for i, (rt, v) in enumerate(bars):
+            per_rt.setdefault(rt, []).append((first + i, v))
+        xtics.append((e.replace("_instr", ""), pos + (slots - 1) / 2))
+        pos += slots + 1  # gap between clusters
     data = os.path.join(img_dir, name + ".dat")
     rts = sorted(per_rt, key=rt_sort_key)
     with open(data, "w") as f:
@@ -327,7 +327,7 @@ def plot(res, name, title, entries, img_dir, gnuplot):
             for p, v in per_rt[rt]:
                 f.write(f'{p} {v:.6g} "{num(v, unit)}"\n')
             f.write("\n\n")
-    width = max(640, 170 + 30 * pos)
+    width = max(640, int(170 + 30 * pos))
     ymax = max(vals) * (8 if log else 1.3)
     ymin = min(vals) / 2 if log else 0
     plots = []
@@ -347,7 +347,7 @@ def plot(res, name, title, entries, img_dir, gnuplot):
         f"set ylabel '{unit}{' (log scale)' if log else ''}'",
         "set logscale y" if log else "unset logscale y",
         f"set yrange [{ymin:.6g}:{ymax:.6g}]",
-        f"set xrange [-1:{pos}]",
+        f"set xrange [-1:{pos - 1}]",
         "set key outside right top vertical",
         "plot " + ", ".join(plots),
         "",
