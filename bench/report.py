@@ -386,8 +386,11 @@ def entry_md(res, entry):
     d = better(unit)
     dirn = {-1: "lower is better", 1: "higher is better", 0: "no ratio for this unit"}[d]
     desc = ENTRIES.get(entry, ("", ""))[0]
+    head = ["runtime", "median", "spread (min .. max)", "unit", "n", "vs eddy", "vs floor"]
+    if not res.floor_rt(entry):  # no floor measured for this entry: no column for it
+        head, rows = head[:-1], [r[:-1] for r in rows]
     return (f"### {entry}\n\n{desc + '; ' if desc else ''}{unit or 'no unit'}, {dirn}.\n\n"
-            + md_table(["runtime", "median", "spread (min .. max)", "unit", "n", "vs eddy", "vs floor"], rows))
+            + md_table(head, rows))
 
 
 def entry_text(res, entry):
@@ -471,6 +474,15 @@ def page(res, pngs, quick, plots_note):
             "The targets of the benchmark plan, close to what the machine allows, for eddy's median.", ""]
     out += [md_table(["entry", "target", "eddy", "met?"],
                      [(e, t, v, f"**{s}**" if s == "missed" else s) for e, t, v, s in targets(res)]), ""]
+
+    main_entries = ["switch", "yield", "spawn_join", "idle_mem", "timer", "pingpong", "agen", "iter_plain",
+                    "with_lock"]
+    rts = sorted({rt for e in main_entries for rt in res.runtimes.get(e, [])}, key=rt_sort_key)
+    if rts:
+        out += ["## Summary", "", "Medians; each entry's table below has the spread and the ratios.", ""]
+        out += [md_table(["entry"] + rts,
+                         [(f"{e} ({res.unit(e)})", *(num(res.value(e, rt), res.unit(e)) for rt in rts))
+                          for e in main_entries if e in res.runtimes]), ""]
 
     out += ["## Plots", ""]
     if plots_note:

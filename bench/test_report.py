@@ -113,6 +113,17 @@ class Page(unittest.TestCase):
         self.assertIn("| **eddy** | 4.00 | 4.00 .. 4.00 | ns | 1 |  | 2.00× |", page)
         self.assertIn("| boost | 6.00 | 6.00 .. 6.00 | ns | 1 | 1.50× | 3.00× |", page)
 
+    def test_no_floor_column_without_a_floor(self):
+        page, _ = run_page("BENCH yield eddy 10 ns\nBENCH yield go 50 ns\n")
+        self.assertIn("| runtime | median | spread (min .. max) | unit | n | vs eddy |\n", page)
+        self.assertIn("| go | 50.0 | 50.0 .. 50.0 | ns | 1 | 5.00× |\n", page)
+
+    def test_summary_has_a_median_per_entry_and_runtime(self):
+        page, _ = run_page("BENCH yield eddy 10 ns\nBENCH yield go 50 ns\nBENCH switch eddy 4 ns\n")
+        self.assertIn("| entry | eddy | go |", page)
+        self.assertIn("| switch (ns) | 4.00 |  |", page)
+        self.assertIn("| yield (ns) | 10.0 | 50.0 |", page)
+
     def test_instruction_counts_table(self):
         page, _ = run_page("SECTION callgrind\nBENCH switch_instr eddy 31.0 instr\n"
                            "BENCH switch_instr floor 20.5 instr\nBENCH yield_instr eddy 107 instr\n")
