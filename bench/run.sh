@@ -157,6 +157,20 @@ progress() { # label what seconds
   say "[$step/${#plan[@]}] $1 $2 in ${3}s  (elapsed $(mmss $((SECONDS - T0))), about $(mmss "$(eta)") to go)"
 }
 
+# bounded SECONDS command...: run under timeout, remembering its pid, so
+# that an interrupted run.sh stops the program it started (timeout forwards
+# the signal to it) instead of leaving it running in its own process group
+child=
+trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; exit 130' INT TERM
+bounded() {
+  timeout "$@" &
+  child=$!
+  wait "$child"
+  local rc=$?
+  child=
+  return $rc
+}
+
 failed=0
 run_prog() { # label rep
   local label=$1 rep=$2 t0=$SECONDS
@@ -171,7 +185,7 @@ run_prog() { # label rep
   fi
   say "[$step/${#plan[@]}] $label (repetition $rep/$reps) ..."
   local rc=0
-  timeout "$limit" "${pin[@]}" "${argv[@]}" >"$o.out" 2>"$o.err" || rc=$?
+  bounded "$limit" "${pin[@]}" "${argv[@]}" >"$o.out" 2>"$o.err" || rc=$?
   grep -E '^BENCH(SPREAD)? ' "$o.out" >>"$results"
   took[$label]=$((SECONDS - t0))
   if [ $rc = 0 ]; then
@@ -262,7 +276,7 @@ for s in net redis fanout; do
   flag=(); [ $quick = 1 ] && flag=(--quick)
   say "[$step/${#plan[@]}] $s: bench/$s/run.sh ${flag[*]} ..."
   rc=0
-  timeout $((limit * 3)) "$script" "${flag[@]}" >"$out/$s.out" 2> >(tee "$out/$s.err" | sed "s/^/  $s: /" >&2) || rc=$?
+  bounded $((limit * 3)) "$script" "${flag[@]}" >"$out/$s.out" 2> >(tee "$out/$s.err" | sed "s/^/  $s: /" >&2) || rc=$?
   grep -E '^BENCH(SPREAD)? ' "$out/$s.out" >>"$results"
   took[$s]=$((SECONDS - t0))
   if [ $rc = 0 ]; then
