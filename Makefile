@@ -6,7 +6,7 @@
 #                consumers, run the benchmarks in quick mode (what CI runs)
 #   make bench   the full benchmark run with peers (bench/run.sh): installs
 #                what it needs, runs everything, writes docs/benchmarks.md
-#                and its plots in docs/img/ (about 15 minutes)
+#                and its plots in docs/img/ (8 to 15 minutes)
 #   make bench-quick  the same in quick mode (what CI runs; the page goes to
 #                build/bench-quick/, its figures mean nothing)
 #   make build   a release build in build/

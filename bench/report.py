@@ -343,6 +343,7 @@ def plot(res, name, title, entries, img_dir, gnuplot):
         "set boxwidth 0.85",
         "set xtics (" + ", ".join(f"'{t}' {p}" for t, p in xtics) + ") scale 0 nomirror",
         "set ytics nomirror",
+        "set format y '%.1s%c'" if better(unit) == 1 else "set format y '%g'",
         "set grid ytics lc rgb '#dddddd'",
         f"set ylabel '{unit}{' (log scale)' if log else ''}'",
         "set logscale y" if log else "unset logscale y",
