@@ -2,11 +2,14 @@
  * one int per item into a FOR loop, and a plain C callback iterator
  * producing the same ints (the ratio of the two is the cost of the
  * coroutine hand-off). Channel ping-pong lives here too when channels are
- * built in. */
+ * built in. Each entry honours EDDY_BENCH_ONLY / EDDY_BENCH_COUNT
+ * (bench_opts.h). */
 #include <eddy.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include "bench_opts.h"
 
 void eddy_bench_iter(int quick);
 
@@ -15,15 +18,7 @@ static double now_ns(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-static void report(const char *e, double v[3]) {
-  qsort(v, 3, sizeof v[0], cmp);
-  printf("BENCH %s eddy %.2f ns\nBENCHSPREAD %s eddy %.2f %.2f ns\n", e, v[1], e, v[0], v[2]);
-  fflush(stdout);
-}
+static void report(const char *e, double v[3]) { eddy_bench_report(e, v, eddy_bench_reps(), "ns"); }
 
 static long n_items;
 static double result;
@@ -97,21 +92,34 @@ static int pingpong_main(void *arg) {
 }
 
 void eddy_bench_iter(int quick) {
-  n_items = quick ? 100000 : 10000000;
+  (void)quick;
+  n_items = eddy_bench_iters(10000000);
+  int reps = eddy_bench_reps();
+  int do_agen = eddy_bench_selected("agen"), do_plain = eddy_bench_selected("iter_plain");
   double a[3], p[3];
-  for (int r = 0; r < 3; r++) {
-    eddy_run(agen_main, NULL);
-    a[r] = result;
-    eddy_run(plain_main, NULL);
-    p[r] = result;
+  /* agen and the plain iterator alternate, so drift hits both alike */
+  for (int r = 0; r < reps && (do_agen || do_plain); r++) {
+    if (do_agen) {
+      eddy_run(agen_main, NULL);
+      a[r] = result;
+      eddy_bench_ops("agen", n_items);
+    }
+    if (do_plain) {
+      eddy_run(plain_main, NULL);
+      p[r] = result;
+      eddy_bench_ops("iter_plain", n_items);
+    }
   }
-  double pp[3];
-  for (int r = 0; r < 3; r++) {
-    eddy_run(pingpong_main, NULL);
-    pp[r] = result;
+  if (eddy_bench_selected("pingpong")) {
+    double pp[3];
+    for (int r = 0; r < reps; r++) {
+      eddy_run(pingpong_main, NULL);
+      pp[r] = result;
+      eddy_bench_ops("pingpong", n_items);
+    }
+    report("pingpong", pp);
   }
-  report("pingpong", pp);
-  report("agen", a);
-  report("iter_plain", p);
-  printf("BENCH agen_over_plain eddy %.2f ratio\n", a[1] / p[1]);
+  if (do_agen) report("agen", a);
+  if (do_plain) report("iter_plain", p);
+  if (do_agen && do_plain) printf("BENCH agen_over_plain eddy %.2f ratio\n", a[reps / 2] / p[reps / 2]);
 }

@@ -1,10 +1,13 @@
 /* bench_with.c: the WITH entry of eddy_bench: enter + exit of an
  * uncontended lock through the declaration form, and the allocations it
- * makes (zero). Compare: `async with asyncio.Lock()` in bench/peers. */
+ * makes (zero). Compare: `async with asyncio.Lock()` in bench/peers.
+ * Honours EDDY_BENCH_ONLY / EDDY_BENCH_COUNT (bench_opts.h). */
 #include <eddy.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include "bench_opts.h"
 
 long eddy__alloc_live(void);
 void eddy_bench_with(int quick);
@@ -33,20 +36,18 @@ static int with_lock_main(void *arg) {
   return 0;
 }
 
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 void eddy_bench_with(int quick) {
+  (void)quick;
+  if (!eddy_bench_selected("with_lock")) return;
   double v[3];
-  long n = quick ? 100000 : 10000000;
-  for (int r = 0; r < 3; r++) {
+  long n = eddy_bench_iters(10000000);
+  int reps = eddy_bench_reps();
+  for (int r = 0; r < reps; r++) {
     eddy_run(with_lock_main, (void *)(intptr_t)n);
     v[r] = per_op;
+    eddy_bench_ops("with_lock", n);
   }
-  qsort(v, 3, sizeof v[0], cmp);
-  printf("BENCH with_lock eddy %.2f ns\nBENCHSPREAD with_lock eddy %.2f %.2f ns\n", v[1], v[0], v[2]);
+  eddy_bench_report("with_lock", v, reps, "ns");
   printf("BENCH with_lock_allocs eddy %ld count\n", allocs);
   fflush(stdout);
 }

@@ -4,7 +4,8 @@
  * `BENCHSPREAD <entry> eddy <min> <max> <unit>`. EDDY_BENCH_QUICK=1 runs
  * tiny counts so CI keeps this compiling and running; its figures mean
  * nothing. The entries of the WITH and FOR layers live in bench_with.c and
- * bench_iter.c and are linked in when present. */
+ * bench_iter.c and are linked in when present. EDDY_BENCH_ONLY and
+ * EDDY_BENCH_COUNT select the instruction-count mode (bench_opts.h). */
 #define _GNU_SOURCE
 #include <eddy.h>
 #include <stdio.h>
@@ -14,9 +15,19 @@
 
 #include "../src/arch/switch_inline.h"
 #include "../src/core/internal.h"
+#include "bench_opts.h"
 
 static int quick;
-static long iters(long full) { return quick ? full / 100 : full; }
+static long count;       /* EDDY_BENCH_COUNT, 0 in timed mode */
+static const char *only; /* EDDY_BENCH_ONLY, NULL for every entry */
+
+int eddy_bench_selected(const char *entry) { return !only || strcmp(only, entry) == 0; }
+long eddy_bench_iters(long full) { return count ? count : quick ? full / 100 : full; }
+int eddy_bench_reps(void) { return count ? 1 : 3; }
+void eddy_bench_ops(const char *entry, long ops) {
+  if (count) printf("BENCHOPS %s eddy %ld\n", entry, ops);
+}
+static long iters(long full) { return eddy_bench_iters(full); }
 
 static double now_ns(void) {
   struct timespec ts;
@@ -29,11 +40,14 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static void report(const char *entry, double v[3], const char *unit) {
-  qsort(v, 3, sizeof v[0], cmp_double);
-  printf("BENCH %s eddy %.2f %s\n", entry, v[1], unit);
-  printf("BENCHSPREAD %s eddy %.2f %.2f %s\n", entry, v[0], v[2], unit);
+void eddy_bench_report(const char *entry, double *v, int reps, const char *unit) {
+  qsort(v, (size_t)reps, sizeof v[0], cmp_double);
+  printf("BENCH %s eddy %.2f %s\n", entry, v[reps / 2], unit);
+  printf("BENCHSPREAD %s eddy %.2f %.2f %s\n", entry, v[0], v[reps - 1], unit);
   fflush(stdout);
+}
+static void report(const char *entry, double v[3], const char *unit) {
+  eddy_bench_report(entry, v, eddy_bench_reps(), unit);
 }
 
 /* ---- switch: raw one-way context switch between two stacks */
@@ -44,12 +58,13 @@ static void sw_entry(eddy__transfer t) {
 static void bench_switch(void) {
   static char stack[64 * 1024] __attribute__((aligned(16)));
   double v[3];
-  for (int rep = 0; rep < 3; rep++) {
+  for (int rep = 0; rep < eddy_bench_reps(); rep++) {
     void *ctx = eddy__ctx_make(stack, stack + sizeof stack, sw_entry);
     long n = iters(50000000);
     double t0 = now_ns();
     for (long i = 0; i < n; i++) ctx = eddy__ctx_switch_fast(ctx, NULL).ctx;
     v[rep] = (now_ns() - t0) / (double)(2 * n);
+    eddy_bench_ops("switch", 2 * n);
   }
   (void)sw_back;
   report("switch", v, "ns");
@@ -77,9 +92,10 @@ static int yield_main(void *arg) {
 }
 static void bench_yield(void) {
   double v[3];
-  for (int rep = 0; rep < 3; rep++) {
+  for (int rep = 0; rep < eddy_bench_reps(); rep++) {
     eddy_run(yield_main, (void *)(intptr_t)iters(20000000));
     v[rep] = result_ns;
+    eddy_bench_ops("yield", 2 * iters(20000000));
   }
   report("yield", v, "ns");
 }
@@ -99,9 +115,10 @@ static int churn_main(void *arg) {
 }
 static void bench_spawn_join(void) {
   double v[3];
-  for (int rep = 0; rep < 3; rep++) {
+  for (int rep = 0; rep < eddy_bench_reps(); rep++) {
     eddy_run(churn_main, (void *)(intptr_t)iters(5000000));
     v[rep] = 1e9 / result_ns;
+    eddy_bench_ops("spawn_join", iters(5000000));
   }
   report("spawn_join", v, "ops/s");
 }
@@ -117,6 +134,7 @@ static long rss_bytes(void) {
   return rss * 4096;
 }
 static eddy_event gate;
+static const char *idle_tag = ""; /* "_small" for the small-stack run */
 static int idle(void *arg) {
   (void)arg;
   return eddy_event_wait(&gate);
@@ -131,17 +149,18 @@ static int idle_main(void *arg) {
   double t1 = now_ns();
   long after = rss_bytes();
   result_ns = (double)(after - before) / (double)n;
-  printf("BENCH idle_spawn eddy %.1f ns\n", (t1 - t0) / (double)n);
+  printf("BENCH idle_spawn%s eddy %.1f ns\n", idle_tag, (t1 - t0) / (double)n);
   t0 = now_ns();
   eddy_event_set(&gate);
   eddy_yield();
-  printf("BENCH idle_wake eddy %.1f ns\n", (now_ns() - t0) / (double)n);
+  printf("BENCH idle_wake%s eddy %.1f ns\n", idle_tag, (now_ns() - t0) / (double)n);
   return 0;
 }
 static void bench_idle_mem(size_t stack_size, const char *entry) {
   double v[3];
   eddy_loop_opts o = {.stack_size = stack_size};
-  for (int rep = 0; rep < 3; rep++) {
+  idle_tag = stack_size ? "_small" : "";
+  for (int rep = 0; rep < eddy_bench_reps(); rep++) {
     eddy_run_opts(idle_main, (void *)(intptr_t)(quick ? 10000 : 1000000), &o);
     v[rep] = result_ns;
   }
@@ -167,9 +186,10 @@ static int timer_main(void *arg) {
 }
 static void bench_timer(void) {
   double v[3];
-  for (int rep = 0; rep < 3; rep++) {
+  for (int rep = 0; rep < eddy_bench_reps(); rep++) {
     eddy_run(timer_main, (void *)(intptr_t)iters(20000000));
     v[rep] = result_ns;
+    eddy_bench_ops("timer", iters(20000000));
   }
   report("timer", v, "ns");
 }
@@ -188,7 +208,7 @@ static int scope_main(void *arg) {
 }
 static void bench_scope(void) {
   double v[3];
-  for (int rep = 0; rep < 3; rep++) {
+  for (int rep = 0; rep < eddy_bench_reps(); rep++) {
     eddy_run(scope_main, (void *)(intptr_t)iters(10000000));
     v[rep] = result_ns;
   }
@@ -201,9 +221,29 @@ __attribute__((weak)) void eddy_bench_iter(int q);
 int main(int argc, char **argv) {
   const char *q = getenv("EDDY_BENCH_QUICK");
   quick = q && *q && strcmp(q, "0") != 0;
-  const char *only = argc > 1 ? argv[1] : NULL;
+  const char *o = getenv("EDDY_BENCH_ONLY"), *c = getenv("EDDY_BENCH_COUNT");
+  only = o && *o ? o : NULL;
+  static const char *const entries[] = {"switch", "yield", "spawn_join", "timer", "timeout_scope",
+                                        "idle_mem", "idle_mem_small", "with_lock", "pingpong",
+                                        "agen", "iter_plain"};
+  int known = !only;
+  for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) known |= only && strcmp(only, entries[i]) == 0;
+  if (!known) {
+    fprintf(stderr, "eddy_bench: EDDY_BENCH_ONLY: no entry '%s'\n", only);
+    return 2;
+  }
+  if (c && *c) {
+    char *end;
+    count = strtol(c, &end, 10);
+    if (*end || count <= 0) {
+      fprintf(stderr, "eddy_bench: EDDY_BENCH_COUNT must be a positive integer, not '%s'\n", c);
+      return 2;
+    }
+  }
+  const char *group = argc > 1 ? argv[1] : NULL;
+  /* argv[1] names one entry, or the group "with" / "iter" */
 #define RUN(name, call) \
-  if (!only || strcmp(only, name) == 0) { call; }
+  if ((!group || strcmp(group, name) == 0) && eddy_bench_selected(name)) { call; }
   RUN("switch", bench_switch());
   RUN("yield", bench_yield());
   RUN("spawn_join", bench_spawn_join());
@@ -211,7 +251,8 @@ int main(int argc, char **argv) {
   RUN("timeout_scope", bench_scope());
   RUN("idle_mem", bench_idle_mem(0, "idle_mem"));
   RUN("idle_mem_small", bench_idle_mem(16 * 1024, "idle_mem_small"));
-  if (eddy_bench_with) RUN("with", eddy_bench_with(quick));
-  if (eddy_bench_iter) RUN("iter", eddy_bench_iter(quick));
+  /* the groups select their own entries with eddy_bench_selected */
+  if (eddy_bench_with && (!group || strcmp(group, "with") == 0)) eddy_bench_with(quick);
+  if (eddy_bench_iter && (!group || strcmp(group, "iter") == 0)) eddy_bench_iter(quick);
   return 0;
 }

@@ -1,7 +1,10 @@
 /* c_floor.c: the machine's floor for the switch entry: a minimal x86_64
  * register switch (six callee-saved registers, stack pointer passed in
  * registers, resume by jump, no floating-point control state), in the same
- * loop shape as eddy_bench's switch. x86_64 only; elsewhere prints nothing. */
+ * loop shape as eddy_bench's switch. x86_64 only; elsewhere prints nothing.
+ * EDDY_BENCH_COUNT=<n>: one repetition of n round trips and a
+ * `BENCHOPS switch floor <one-way switches>` line, for callgrind
+ * (bench/run.sh); EDDY_BENCH_ONLY other than switch: nothing to run. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +36,16 @@ static int cmp(const void *a, const void *b) {
 int main(void) {
   const char *q = getenv("EDDY_BENCH_QUICK");
   long n = q && *q && strcmp(q, "0") ? 500000 : 50000000;
+  const char *only = getenv("EDDY_BENCH_ONLY"), *cnt = getenv("EDDY_BENCH_COUNT");
+  if (only && *only && strcmp(only, "switch") != 0) return 0;
+  int reps = 3;
+  if (cnt && *cnt) {
+    n = atol(cnt);
+    reps = 1;
+    if (n <= 0) return 2;
+  }
   double v[3];
-  for (int r = 0; r < 3; r++) {
+  for (int r = 0; r < reps; r++) {
     /* first frame: six zero registers, then floor_start as the resume
      * address. After the seven pops rsp is 16-byte aligned, so floor_start's
      * `call entry_loop` enters it with the alignment the ABI wants. */
@@ -46,6 +57,10 @@ int main(void) {
     double t0 = now();
     for (long i = 0; i < n; i++) ctx = floor_switch(ctx);
     v[r] = (now() - t0) / (2.0 * n);
+  }
+  if (reps == 1) {
+    printf("BENCHOPS switch floor %ld\n", 2 * n);
+    return 0;
   }
   qsort(v, 3, sizeof v[0], cmp);
   printf("BENCH switch floor %.2f ns\nBENCHSPREAD switch floor %.2f %.2f ns\n", v[1], v[0], v[2]);

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""test_report.py: bench/report.py's arithmetic and its handling of what is
+missing, on hand-written results files (ctest bench.report). One concern
+per test: how runs combine, which way each ratio points, how a failed,
+unbuilt or absent program shows, and that a quick run says so."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("report", os.path.join(HERE, "report.py"))
+report = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(report)
+
+
+def results(text):
+    f = tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False)
+    f.write(text)
+    f.close()
+    return f.name
+
+
+def run_page(text):
+    """Write the page (no plots) from a results file; return its text."""
+    out = tempfile.mkdtemp()
+    r = subprocess.run([sys.executable, os.path.join(HERE, "report.py"), results(text), "--out", out,
+                        "--no-plots"], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise AssertionError(r.stderr)
+    with open(os.path.join(out, "benchmarks.md")) as f:
+        return f.read(), r.stdout
+
+
+class Combine(unittest.TestCase):
+    def test_median_of_runs_and_spread_over_every_round(self):
+        res = report.Results(results(
+            "BENCH yield eddy 10 ns\nBENCHSPREAD yield eddy 9 11 ns\n"
+            "BENCH yield eddy 30 ns\nBENCHSPREAD yield eddy 25 40 ns\n"
+            "BENCH yield eddy 20 ns\nBENCHSPREAD yield eddy 19 21\n"))
+        self.assertEqual(res.get("yield", "eddy"), (20, 9, 40, 3, "ns"))
+
+    def test_a_run_without_spread_lines_spreads_over_its_values(self):
+        res = report.Results(results("BENCH x eddy 5 ns\nBENCH x eddy 7 ns\n"))
+        self.assertEqual(res.get("x", "eddy"), (6, 5, 7, 2, "ns"))
+
+    def test_malformed_lines_are_ignored(self):
+        res = report.Results(results("BENCH yield eddy fast ns\nBENCH short\nBENCHSPREAD yield eddy a b\n"
+                                     "garbage\nBENCH yield eddy 3 ns\n"))
+        self.assertEqual(res.get("yield", "eddy"), (3, 3, 3, 1, "ns"))
+
+
+class Ratios(unittest.TestCase):
+    def test_time_ratio_is_peer_over_eddy(self):
+        self.assertAlmostEqual(report.ratio_vs(40, 20, "ns"), 2.0)
+
+    def test_throughput_ratio_is_eddy_over_peer(self):
+        self.assertAlmostEqual(report.ratio_vs(5e6, 10e6, "ops/s"), 2.0)
+        self.assertAlmostEqual(report.ratio_vs(100e3, 300e3, "req/s"), 3.0)
+
+    def test_no_ratio_for_counts(self):
+        self.assertIsNone(report.ratio_vs(1, 2, "count"))
+
+    def test_floor_ratio_is_times_the_floor_cost_both_ways(self):
+        self.assertAlmostEqual(report.ratio_floor(6, 2, "ns"), 3.0)
+        self.assertAlmostEqual(report.ratio_floor(150e3, 300e3, "req/s"), 2.0)
+
+    def test_best_floor_is_picked(self):
+        res = report.Results(results("BENCH echo eddy 100 req/s\nBENCH echo c_epoll 300 req/s\n"
+                                     "BENCH echo c_uring 320 req/s\nBENCH echo tokio 400 req/s\n"))
+        self.assertEqual(res.floor_rt("echo"), "c_uring")
+
+
+class Missing(unittest.TestCase):
+    def test_failed_and_unbuilt_programs_show_in_their_rows(self):
+        page, text = run_page("MISSING eddy\nFAILED go timed out after 600s\n"
+                              "BENCH yield tokio 90 ns\nFAILED asyncio exit 1\n")
+        self.assertIn("| eddy | (not built) |", page)
+        self.assertIn("| go | (failed: timed out after 600s) |", page)
+        # python-sync comes from the asyncio program
+        self.assertIn("| python-sync | (failed: exit 1) |", page)
+        self.assertIn("(no output)", page)  # node: neither failed nor printed
+
+    def test_an_absent_family_is_not_run(self):
+        page, text = run_page("SECTION net\nNOTRUN net bench/net/run.sh is not there\n")
+        self.assertIn("## Network (bench/net/run.sh)\n\nNot run: bench/net/run.sh is not there.", page)
+        self.assertIn("net: not run", text)
+
+    def test_an_empty_results_file_still_makes_a_page(self):
+        page, _ = run_page("")
+        self.assertIn("| switch | ≤ 4 ns | not measured |", page)
+        self.assertIn("Plots not drawn", page)
+
+
+class Page(unittest.TestCase):
+    def test_quick_mode_says_its_figures_mean_nothing(self):
+        page, text = run_page("META mode quick\nBENCH switch eddy 3 ns\n")
+        self.assertIn("**Quick mode**", page)
+        self.assertIn("quick mode", text)
+
+    def test_targets_met_and_missed(self):
+        page, _ = run_page("BENCH switch eddy 3 ns\nBENCH switch boost 2.5 ns\n"
+                           "BENCH spawn_join eddy 6000000 ops/s\n")
+        self.assertIn("| switch | ≤ 4 ns | 3.00 ns | met |", page)
+        self.assertIn("| switch | ≤ Boost.Context | 3.00 ns | **missed** |", page)
+        self.assertIn("| spawn_join | ≥ 5M tasks/s | 6M ops/s | met |", page)
+
+    def test_entry_table_has_ratios_against_eddy_and_floor(self):
+        page, _ = run_page("BENCH switch eddy 4 ns\nBENCH switch floor 2 ns\nBENCH switch boost 6 ns\n")
+        self.assertIn("| **eddy** | 4.00 | 4.00 .. 4.00 | ns | 1 |  | 2.00× |", page)
+        self.assertIn("| boost | 6.00 | 6.00 .. 6.00 | ns | 1 | 1.50× | 3.00× |", page)
+
+    def test_no_floor_column_without_a_floor(self):
+        page, _ = run_page("BENCH yield eddy 10 ns\nBENCH yield go 50 ns\n")
+        self.assertIn("| runtime | median | spread (min .. max) | unit | n | vs eddy |\n", page)
+        self.assertIn("| go | 50.0 | 50.0 .. 50.0 | ns | 1 | 5.00× |\n", page)
+
+    def test_summary_has_a_median_per_entry_and_runtime(self):
+        page, _ = run_page("BENCH yield eddy 10 ns\nBENCH yield go 50 ns\nBENCH switch eddy 4 ns\n")
+        self.assertIn("| entry | eddy | go |", page)
+        self.assertIn("| switch (ns) | 4.00 |  |", page)
+        self.assertIn("| yield (ns) | 10.0 | 50.0 |", page)
+
+    def test_instruction_counts_table(self):
+        page, _ = run_page("SECTION callgrind\nBENCH switch_instr eddy 31.0 instr\n"
+                           "BENCH switch_instr floor 20.5 instr\nBENCH yield_instr eddy 107 instr\n")
+        self.assertIn("| switch | 31.0 | 20.5 |  | 1.51× |", page)
+        self.assertIn("| yield | 107 |  |  |  |", page)
+
+
+if __name__ == "__main__":
+    unittest.main()
