@@ -274,6 +274,16 @@ for s in net redis fanout; do
   step=$((step + 1))
   t0=$SECONDS
   flag=(); [ $quick = 1 ] && flag=(--quick)
+  # each family uses the CMake build that holds the eddy bench binary
+  ebuild=$(cd "$(dirname "$eddy_bench")/.." 2>/dev/null && pwd)
+  if [ -n "$ebuild" ]; then
+    case $s in
+      net) flag+=(--eddy-build "$ebuild") ;;
+      fanout) flag+=(--build "$ebuild") ;;
+      redis) [ -x "$ebuild/examples/redis-lite/redis-lite" ] &&
+        flag+=(--redis-lite "$ebuild/examples/redis-lite/redis-lite") ;;
+    esac
+  fi
   say "[$step/${#plan[@]}] $s: bench/$s/run.sh ${flag[*]} ..."
   rc=0
   bounded $((limit * 3)) "$script" "${flag[@]}" >"$out/$s.out" 2> >(tee "$out/$s.err" | sed "s/^/  $s: /" >&2) || rc=$?
