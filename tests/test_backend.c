@@ -294,7 +294,7 @@ static int eof_with_data_main(void *arg) {
   shutdown(sv[1], SHUT_WR);
   ASSERT_RC(eddy_sleep(EDDY_MSEC(1)), 0); /* let the loop see both edges */
   ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, eddy_deadline_in(EDDY_SEC(5))), 2);
-  ASSERT_RC(eddy_stream_read(s, buf, sizeof buf, eddy_deadline_in(EDDY_SEC(5))), EDDY_DONE);
+  ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, eddy_deadline_in(EDDY_SEC(5))), 0); /* the end */
   close(sv[1]);
   eddy_stream_close(s);
   return 0;
@@ -354,7 +354,7 @@ static int close_queued_main(void *arg) {
   for (int i = 0; i < 2; i++) {
     char b;
     long n = eddy_stream_read(out[i], &b, 1, eddy_deadline_in(EDDY_SEC(5)));
-    ASSERT(n == EDDY_DONE || n == -ECONNRESET);
+    ASSERT(n == 0 || n == -ECONNRESET);
     eddy_stream_close(out[i]);
   }
   ASSERT_EQ(count_fds(), before);
@@ -779,3 +779,23 @@ static int accept_expired_main(void *arg) {
   return 0;
 }
 TEST(connection_accepted_as_accept_gives_up_is_kept) { run_both(accept_expired_main); }
+
+/* A one-byte read is data: the end of stream is 0, as read(2) says it
+ * (EDDY_DONE is 1, so it could not tell the two apart). */
+static int one_byte_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *s;
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &s), 0);
+  ASSERT_EQ(write(sv[1], "x", 1), 1);
+  char buf[8];
+  ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER), 1);
+  ASSERT_EQ(buf[0], 'x');
+  close(sv[1]);
+  ASSERT_EQ(eddy_stream_read(s, buf, sizeof buf, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_stream_read(s, buf, 0, EDDY_FOREVER), -EINVAL);
+  eddy_stream_close(s);
+  return 0;
+}
+TEST(one_byte_read_is_data_and_the_end_is_zero) { run_both(one_byte_main); }

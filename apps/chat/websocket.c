@@ -232,7 +232,7 @@ static int messages_gen(eddy_gen *g, void *arg) {
     if (!wslay_event_get_read_enabled(ws->ctx))
       return wslay_event_get_close_received(ws->ctx) ? 0 : -EPROTO;
     long n = eddy_stream_read(ws->conn, ws->inbuf, sizeof ws->inbuf, EDDY_FOREVER);
-    if (n == EDDY_DONE) return -ECONNRESET; /* gone without a close frame */
+    if (n == 0) return -ECONNRESET; /* gone without a close frame */
     if (n < 0) return (int)n;
     int rc;
     {

@@ -82,8 +82,9 @@ EDDY_API long eddy_udp_recv(eddy_udp *u, void *buf, size_t n, void *from,
                             unsigned *fromlen, eddy_time_t deadline);
 EDDY_API void eddy_udp_close(eddy_udp *u);
 
-/* Read what is available (at least 1 byte): returns the count, EDDY_DONE
- * at end of stream, or an error. */
+/* Read what is available, up to n bytes (n >= 1): the count (at least 1),
+ * 0 at end of stream (as read(2); a count of 1 must not be mistaken for
+ * the end, so this call does not use EDDY_DONE), or an error. */
 EDDY_API long eddy_stream_read(eddy_stream *s, void *buf, size_t n,
                                eddy_time_t deadline);
 /* Exactly n bytes: 0, EDDY_DONE if the stream ends first (the partial bytes

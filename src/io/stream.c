@@ -220,9 +220,9 @@ EDDY_API long eddy_stream_read(eddy_stream *s, void *buf, size_t n,
   eddy_task *t;
   int r = eddy__checkpoint(&t);
   if (r) return r;
-  if (!s || (!buf && n)) return -EINVAL;
+  if (!s || !buf || n == 0) return -EINVAL;
   while (s->end == s->start) {
-    if (s->eof) return EDDY_DONE;
+    if (s->eof) return 0; /* the end, as read(2) says it */
     r = fill(s, deadline);
     if (r) return r;
   }

@@ -30,15 +30,11 @@ static int sit_next(eddy_iter *it, void *item) {
   }
   case S_CHUNKS: {
     eddy_chunk *c = item;
-    /* not eddy_stream_read: its count of 1 cannot be told from EDDY_DONE.
-     * Wait for one byte, then take what else is buffered (no syscall). */
-    int r = eddy_stream_read_exact(x->s, x->buf, 1, EDDY_FOREVER);
-    if (r) return r;
-    size_t n = eddy_stream_buffered(x->s);
-    if (n > x->max - 1) n = x->max - 1;
-    if (n && eddy_stream_read_exact(x->s, x->buf + 1, n, EDDY_FOREVER) != 0) n = 0;
+    long n = eddy_stream_read(x->s, x->buf, x->max, EDDY_FOREVER);
+    if (n < 0) return (int)n;
+    if (n == 0) return EDDY_DONE; /* the stream's end is the iterator's */
     c->data = x->buf;
-    c->len = n + 1;
+    c->len = (size_t)n;
     return 0;
   }
   case S_ACCEPT:
