@@ -799,3 +799,26 @@ static int one_byte_main(void *arg) {
   return 0;
 }
 TEST(one_byte_read_is_data_and_the_end_is_zero) { run_both(one_byte_main); }
+
+/* A read the page cache cannot answer (RWF_NOWAIT says EAGAIN, injected
+ * here) goes to the ring or the pool and still returns the bytes. */
+static int uncached_main(void *arg) {
+  (void)arg;
+  eddy_file *f;
+  ASSERT_RC(eddy_file_open(path, O_RDWR | O_CREAT | O_TRUNC, 0600, &f), 0);
+  ASSERT_RC(eddy_file_write(f, "on disk", 7), 0);
+  char buf[8] = {0};
+  eddy__fault_set(EDDY_SYS_READ, 0, EAGAIN, 1);
+  ASSERT_EQ(eddy_file_pread(f, buf, 7, 0), 7);
+  ASSERT(memcmp(buf, "on disk", 7) == 0);
+  eddy__fault_set(EDDY_SYS_READ, 0, EIO, 1);
+  ASSERT_RC(eddy_file_pread(f, buf, 7, 0), -EIO);
+  eddy__fault_clear();
+  ASSERT_RC(eddy_file_close(f), 0);
+  unlink(path);
+  return 0;
+}
+TEST(uncached_read_goes_to_the_ring_or_the_pool) {
+  snprintf(path, sizeof path, "/tmp/eddy-uncached-%d", (int)getpid());
+  run_both(uncached_main);
+}

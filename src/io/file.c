@@ -1,11 +1,12 @@
 /* file.c: regular files, which never block the loop.
  *
- * On io_uring every call is a ring operation. On epoll a read first tries
- * preadv2(RWF_NOWAIT), which returns at once from the page cache and says
- * EAGAIN instead of waiting for the disk; only then (and for writes, syncs,
- * opens and closes, which may block on the disk or a network filesystem)
- * does it go to the thread pool, packing its arguments in a small struct
- * on the caller's stack. Results come back as -errno either way. */
+ * A read first tries preadv2(RWF_NOWAIT), which returns at once from the
+ * page cache and says EAGAIN instead of waiting for the disk. Only then
+ * (and for writes, syncs, opens and closes, which may block on the disk or
+ * a network filesystem) does a call leave the loop's thread: as a ring
+ * operation on io_uring, or on the thread pool on epoll, packing its
+ * arguments in a small struct on the caller's stack. Results come back as
+ * -errno either way. */
 #include "../backend/backend.h"
 #include "io.h"
 #include "eddy/file.h"
@@ -108,6 +109,8 @@ EDDY_API int eddy_file_open(const char *path, int flags, int mode,
  * the byte count, or -EAGAIN when the pool must do it. */
 static long read_nowait(int fd, void *buf, size_t n, off_t off,
                         int *no_nowait) {
+  int e = eddy__fault(EDDY_SYS_READ); /* tests: EAGAIN = not cached */
+  if (e) return -e;
   if (*no_nowait || n == 0) return -EAGAIN;
   struct iovec v = {.iov_base = buf, .iov_len = n};
   ssize_t r = preadv2(fd, &v, 1, off, RWF_NOWAIT);
@@ -120,17 +123,20 @@ static long read_nowait(int fd, void *buf, size_t n, off_t off,
 }
 
 long eddy__fd_read(int fd, void *buf, size_t n, off_t off, int *no_nowait) {
-  int done;
-  if (n > 0x7ffff000) n = 0x7ffff000; /* what one read(2) transfers */
-  eddy__io_req q = {.op = EDDY__IO_READ, .fd = fd, .buf = buf, .len = n,
-                    .off = off};
-  long r = native(&q, &done);
-  if (done) return r;
   eddy_task *t;
   int c = eddy__checkpoint(&t);
   if (c) return c;
-  r = read_nowait(fd, buf, n, off, no_nowait);
+  if (n > 0x7ffff000) n = 0x7ffff000; /* what one read(2) transfers */
+  /* The page cache answers at the cost of the one system call, on either
+   * backend, which no hand-off (to the ring or to a thread) can beat; only
+   * a read that would wait for the disk goes on. */
+  long r = read_nowait(fd, buf, n, off, no_nowait);
   if (r != -EAGAIN) return r;
+  if (eddy__io_native(t->loop)) {
+    eddy__io_req q = {.op = EDDY__IO_READ, .fd = fd, .buf = buf, .len = n,
+                      .off = off};
+    return ring_op(t, &q);
+  }
   fop o = {.op = off < 0 ? OP_READ : OP_PREAD, .fd = fd, .buf = buf, .n = n,
            .off = off};
   return submit(&o);
