@@ -7,6 +7,7 @@
 #include "test.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <time.h>
 
@@ -278,6 +279,20 @@ TEST(epoll_page_cache_read_does_not_wait_for_the_pool) {
   ASSERT(fp != NULL);
   fputs("cached", fp);
   fclose(fp);
+  /* Where the kernel (or an emulator: qemu-user) refuses RWF_NOWAIT, every
+   * read goes to the pool by design, and there is nothing to check. */
+  int fd = open(path, O_RDONLY);
+  char c;
+  struct iovec v = {&c, 1};
+  ssize_t r = preadv2(fd, &v, 1, 0, RWF_NOWAIT);
+  int e = errno;
+  close(fd);
+  if (r < 0 && (e == EOPNOTSUPP || e == EINVAL || e == ENOSYS)) {
+    fprintf(stderr, "RWF_NOWAIT refused here (%s): nothing to check\n", strerror(e));
+    unlink(path);
+    return;
+  }
+  ASSERT_EQ(r, 1);
   ASSERT_RC(eddy_run_opts(nowait_main, NULL, &on_epoll), 0);
   unlink(path);
 }
