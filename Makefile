@@ -29,7 +29,7 @@ test:
 bench-build:
 	scripts/deps.sh
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release
-	cmake --build build-bench -j2 --target eddy_bench
+	cmake --build build-bench -j2   # everything: the families run eddy-chat, redis-lite and the I/O servers from here
 
 bench: bench-build
 	bench/run.sh --eddy-bench build-bench/bench/eddy_bench
