@@ -108,11 +108,23 @@ static int epoll_wait_fd(eddy_task *t, int fd, unsigned events,
   return (int)(o.got & events ? o.got & events : o.got);
 }
 
+#define WATCH_EVENTS (EPOLLIN | EPOLLRDHUP | EPOLLPRI | EPOLLET)
+
 static int epoll_watch_init(eddy_watch *w) {
-  struct epoll_event e = {
-      .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
-      .data.ptr = (void *)((uintptr_t)w | TAG_WATCH)};
+  struct epoll_event e = {.events = WATCH_EVENTS,
+                          .data.ptr = (void *)((uintptr_t)w | TAG_WATCH)};
   return eddy__sys_epoll_ctl(w->loop->epfd, EPOLL_CTL_ADD, w->fd, &e);
+}
+
+/* The first wait for writability adds EPOLLOUT to the registration (see
+ * EDDY__WATCH_OUT); the modification reports the current state as an edge,
+ * so space that freed up since the caller's EAGAIN is not missed. */
+static int want_writable(eddy_watch *w) {
+  struct epoll_event e = {.events = WATCH_EVENTS | EPOLLOUT,
+                          .data.ptr = (void *)((uintptr_t)w | TAG_WATCH)};
+  int r = eddy__sys_epoll_ctl(w->loop->epfd, EPOLL_CTL_MOD, w->fd, &e);
+  if (r == 0) w->ready |= EDDY__WATCH_OUT;
+  return r;
 }
 
 static int epoll_watch_wait(eddy_task *t, eddy_watch *w, unsigned event,
@@ -124,6 +136,7 @@ static int epoll_watch_wait(eddy_task *t, eddy_watch *w, unsigned event,
   }
   int i = event == EDDY_WRITABLE;
   if (w->waiter[i]) return -EBUSY;
+  if (i && !(w->ready & EDDY__WATCH_OUT) && (r = want_writable(w)) != 0) return r;
   eddy__wait wt;
   eddy__wait_init(&wt, t);
   w->waiter[i] = &wt;

@@ -72,6 +72,10 @@ typedef struct eddy__wait {
  * short at the urgent mark with bytes still queued behind it, which raise
  * no new edge, so a short read no longer means the socket is empty. */
 #define EDDY__WATCH_URG 0x200u
+/* epoll: writability is part of the registration (added on the first wait
+ * for it, and kept: most streams never fill their send buffer, and for
+ * those an EPOLLOUT interest would cost a wake-up on every ACK). */
+#define EDDY__WATCH_OUT 0x400u
 
 /* ---------------------------------------------------------------- tasks */
 enum { EDDY__READY = 1, EDDY__RUNNING, EDDY__WAITING, EDDY__DONE };
