@@ -50,24 +50,32 @@ static void report(const char *entry, double v[3], const char *unit) {
   eddy_bench_report(entry, v, eddy_bench_reps(), unit);
 }
 
-/* ---- switch: raw one-way context switch between two stacks */
-static void *sw_back;
+/* ---- switch: raw one-way context switch between two stacks, as eddy's
+ * loops switch by default (the floating-point control words belong to the
+ * thread), and switch_fp as a loop with fp_env_per_task switches (each
+ * context keeps its own, as Boost.Context's switch does). */
 static void sw_entry(eddy__transfer t) {
+  for (;;) t = eddy__ctx_switch_fast_nofp(t.ctx, NULL);
+}
+static void sw_entry_fp(eddy__transfer t) {
   for (;;) t = eddy__ctx_switch_fast(t.ctx, NULL);
 }
-static void bench_switch(void) {
+static void bench_switch(int fp) {
   static char stack[64 * 1024] __attribute__((aligned(16)));
+  const char *entry = fp ? "switch_fp" : "switch";
   double v[3];
   for (int rep = 0; rep < eddy_bench_reps(); rep++) {
-    void *ctx = eddy__ctx_make(stack, stack + sizeof stack, sw_entry);
+    void *ctx = eddy__ctx_make(stack, stack + sizeof stack, fp ? sw_entry_fp : sw_entry);
     long n = iters(50000000);
     double t0 = now_ns();
-    for (long i = 0; i < n; i++) ctx = eddy__ctx_switch_fast(ctx, NULL).ctx;
+    if (fp)
+      for (long i = 0; i < n; i++) ctx = eddy__ctx_switch_fast(ctx, NULL).ctx;
+    else
+      for (long i = 0; i < n; i++) ctx = eddy__ctx_switch_fast_nofp(ctx, NULL).ctx;
     v[rep] = (now_ns() - t0) / (double)(2 * n);
-    eddy_bench_ops("switch", 2 * n);
+    eddy_bench_ops(entry, 2 * n);
   }
-  (void)sw_back;
-  report("switch", v, "ns");
+  report(entry, v, "ns");
 }
 
 /* ---- yield: two tasks yield to each other through the run queue, so
@@ -223,7 +231,7 @@ int main(int argc, char **argv) {
   quick = q && *q && strcmp(q, "0") != 0;
   const char *o = getenv("EDDY_BENCH_ONLY"), *c = getenv("EDDY_BENCH_COUNT");
   only = o && *o ? o : NULL;
-  static const char *const entries[] = {"switch", "yield", "spawn_join", "timer", "timeout_scope",
+  static const char *const entries[] = {"switch", "switch_fp", "yield", "spawn_join", "timer", "timeout_scope",
                                         "idle_mem", "idle_mem_small", "with_lock", "pingpong",
                                         "agen", "iter_plain"};
   int known = !only;
@@ -244,7 +252,8 @@ int main(int argc, char **argv) {
   /* argv[1] names one entry, or the group "with" / "iter" */
 #define RUN(name, call) \
   if ((!group || strcmp(group, name) == 0) && eddy_bench_selected(name)) { call; }
-  RUN("switch", bench_switch());
+  RUN("switch", bench_switch(0));
+  RUN("switch_fp", bench_switch(1));
   RUN("yield", bench_yield());
   RUN("spawn_join", bench_spawn_join());
   RUN("timer", bench_timer());

@@ -3,6 +3,7 @@
  * the errors of each. */
 #include "test.h"
 
+#include <fenv.h>
 #include <pthread.h>
 
 static int ret_arg(void *arg) { return (int)(intptr_t)arg; }
@@ -344,4 +345,64 @@ static int fp_child(void *arg) {
 TEST(float_state_survives_switches) {
   ASSERT_EQ(eddy_run(fp_child, NULL), 0);
   ASSERT(fp_val > 0.333 && fp_val < 0.334);
+}
+
+/* The floating-point control state (here the rounding mode) belongs to the
+ * thread by default, as in every runtime whose tasks share a thread: what
+ * one task sets, the next one sees. With fp_env_per_task every task and
+ * generator keeps its own across switches. */
+static int fp_seen[2];
+static int fp_setter(void *arg) {
+  fesetround((int)(intptr_t)arg);
+  eddy_yield();
+  fp_seen[(int)(intptr_t)arg == FE_UPWARD ? 0 : 1] = fegetround();
+  return 0;
+}
+static int fp_two_tasks(void *arg) {
+  (void)arg;
+  eddy_task *a, *b;
+  ASSERT_RC(eddy_spawn(&a, fp_setter, (void *)(intptr_t)FE_UPWARD), 0);
+  ASSERT_RC(eddy_spawn(&b, fp_setter, (void *)(intptr_t)FE_DOWNWARD), 0);
+  eddy_join(a, NULL);
+  eddy_join(b, NULL);
+  fesetround(FE_TONEAREST);
+  return 0;
+}
+#ifndef EDDY_SWITCH_UCONTEXT /* swapcontext keeps it per context anyway */
+TEST(fp_env_belongs_to_the_thread_by_default) {
+  ASSERT_EQ(eddy_run(fp_two_tasks, NULL), 0);
+  ASSERT_EQ(fp_seen[0], FE_DOWNWARD); /* b's setting, made after a's */
+  ASSERT_EQ(fp_seen[1], FE_DOWNWARD);
+}
+#endif
+TEST(fp_env_per_task_keeps_each_tasks_rounding_mode) {
+  eddy_loop_opts o = {.fp_env_per_task = 1};
+  ASSERT_EQ(eddy_run_opts(fp_two_tasks, NULL, &o), 0);
+  ASSERT_EQ(fp_seen[0], FE_UPWARD);
+  ASSERT_EQ(fp_seen[1], FE_DOWNWARD);
+  ASSERT_EQ(fegetround(), FE_TONEAREST);
+}
+
+static int fp_gen_seen;
+static int fp_gen(eddy_gen *g, void *arg) {
+  (void)arg;
+  fesetround(FE_TOWARDZERO);
+  for (int i = 0; i < 3; i++) {
+    if (eddy_gen_yield(g, &i)) break;
+    fp_gen_seen = fegetround();
+  }
+  return 0;
+}
+static int fp_gen_main(void *arg) {
+  (void)arg;
+  int x, st, ok = 1;
+  fesetround(FE_UPWARD);
+  EDDY_FOR(x, eddy_gen_new(fp_gen, NULL, sizeof x), st) ok &= fegetround() == FE_UPWARD;
+  fesetround(FE_TONEAREST);
+  return ok && st == 0 ? 0 : 1;
+}
+TEST(fp_env_per_task_keeps_a_generators_own_rounding_mode) {
+  eddy_loop_opts o = {.fp_env_per_task = 1};
+  ASSERT_EQ(eddy_run_opts(fp_gen_main, NULL, &o), 0);
+  ASSERT_EQ(fp_gen_seen, FE_TOWARDZERO);
 }

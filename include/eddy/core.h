@@ -39,6 +39,13 @@ typedef struct eddy_loop_opts {
   int backend;            /* EDDY_BACKEND_*; AUTO (0) lets the environment
                            * variable EDDY_BACKEND (epoll, io_uring, auto)
                            * choose */
+  int fp_env_per_task;    /* 1: every task and generator keeps its own
+                           * floating-point control state (rounding mode,
+                           * exception masks: fesetround, feenableexcept)
+                           * across switches, at ~2 ns per switch. 0 (the
+                           * default): it belongs to the thread, as in Go,
+                           * Tokio, Node and asyncio, and a task that
+                           * changes it changes it for all */
 } eddy_loop_opts;
 
 /* I/O backends. AUTO: io_uring where the kernel offers what makes it pay

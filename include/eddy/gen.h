@@ -27,6 +27,7 @@
 #ifndef EDDY_GEN_H
 #define EDDY_GEN_H
 
+#include "inline_switch.h"
 #include "iter.h"
 
 EDDY_BEGIN_DECLS
@@ -45,6 +46,28 @@ EDDY_API eddy_iter *eddy_gen_new_at(eddy_gen_fn fn, void *arg, size_t item_size,
 
 EDDY_API eddy_gen *eddy_gen_of(eddy_iter *it); /* NULL if not a generator */
 EDDY_API int eddy_gen_yield(eddy_gen *g, const void *item);
+
+/* Not API: eddy_gen_yield in two halves around a switch inlined into the
+ * generator's own code, so that a resume and a yield leave the CPU's
+ * return predictor balanced (see eddy/inline_switch.h). _begin does every
+ * check and hands over the item; it returns the context to switch to, or
+ * NULL with *rc set when the yield is already over (an error, a close, or
+ * a switch that cannot be this one: a library built with ucontext or ASan,
+ * a loop keeping the FP state per task; then it did the whole yield).
+ * _end takes the context the switch came from and returns what the yield
+ * returns. Calling eddy_gen_yield by address still works. */
+EDDY_API void *eddy__gen_yield_begin(eddy_gen *g, const void *item, int *rc);
+EDDY_API int eddy__gen_yield_end(eddy_gen *g, void *from);
+#if defined(EDDY__HAVE_INLINE_SWITCH) && !defined(EDDY_BUILDING)
+static inline __attribute__((always_inline)) int eddy__gen_yield_inline(eddy_gen *g,
+                                                                        const void *item) {
+  int rc;
+  void *to = eddy__gen_yield_begin(g, item, &rc);
+  if (__builtin_expect(to == NULL, 0)) return rc;
+  return eddy__gen_yield_end(g, eddy__ctx_switch_inline_nofp(to, NULL).ctx);
+}
+#define eddy_gen_yield(g, item) eddy__gen_yield_inline((g), (item))
+#endif
 /* Resume the generator with `err` returned from its yield; returns what it
  * does next: 0 (it yielded again, item stored), EDDY_DONE, or its error. */
 EDDY_API int eddy_gen_throw(eddy_gen *g, int err, void *item);

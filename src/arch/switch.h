@@ -12,16 +12,18 @@
 
 #include <stddef.h>
 
-typedef struct eddy__transfer {
-  void *ctx;  /* the context we came from, to switch back to later */
-  void *data; /* what the switcher passed */
-} eddy__transfer;
+#include "../../include/eddy/inline_switch.h" /* eddy__transfer */
 
 typedef void (*eddy__entry_fn)(eddy__transfer t);
 
 /* Suspend the running context and resume `to`, handing it `data`. Returns
  * when something switches back here. */
 eddy__transfer eddy__ctx_switch(void *to, void *data);
+/* The same, leaving the floating-point control state (rounding mode,
+ * exception masks) to the thread instead of keeping it per context: the
+ * default, as a function call leaves it. Both agree on the frame; a loop
+ * uses one kind for all its switches (eddy_loop_opts.fp_env_per_task). */
+eddy__transfer eddy__ctx_switch_nofp(void *to, void *data);
 
 /* Prepare a context on the stack [stack_lo, stack_hi): the first switch to
  * the returned context calls entry(t). entry must never return. */

@@ -53,3 +53,8 @@ eddy__transfer eddy__ctx_switch(void *to, void *data) {
   swapcontext(&from->uc, &target->uc);
   return pending;
 }
+
+/* swapcontext keeps the floating-point environment either way. */
+eddy__transfer eddy__ctx_switch_nofp(void *to, void *data) {
+  return eddy__ctx_switch(to, data);
+}

@@ -7,6 +7,8 @@
  *
  *   eddy__transfer eddy__ctx_switch(void *to, void *data)
  *     rdi = to, rsi = data; returns {from in rax, data in rdx}.
+ *   eddy__ctx_switch_nofp: the same without the floating-point control
+ *     state (its slot is kept, so both agree on the frame).
  *
  * The resume pops the saved return address and jumps to it: the return
  * stack buffer never sees a ret that does not match its call. */
@@ -42,6 +44,36 @@ eddy__ctx_switch:
         jmp     *%r8
         .cfi_endproc
         .size   eddy__ctx_switch, .-eddy__ctx_switch
+
+/* The same switch leaving the floating-point control words to the thread
+ * (the default; see eddy/inline_switch.h): same frame, slot untouched. */
+        .globl  eddy__ctx_switch_nofp
+        .hidden eddy__ctx_switch_nofp
+        .type   eddy__ctx_switch_nofp, @function
+        .p2align 4
+eddy__ctx_switch_nofp:
+        .cfi_startproc
+        pushq   %rbp
+        pushq   %rbx
+        pushq   %r15
+        pushq   %r14
+        pushq   %r13
+        pushq   %r12
+        subq    $16, %rsp
+        movq    %rsp, %rax
+        movq    %rdi, %rsp
+        addq    $16, %rsp
+        popq    %r12
+        popq    %r13
+        popq    %r14
+        popq    %r15
+        popq    %rbx
+        popq    %rbp
+        popq    %r8
+        movq    %rsi, %rdx
+        jmp     *%r8
+        .cfi_endproc
+        .size   eddy__ctx_switch_nofp, .-eddy__ctx_switch_nofp
 
 /* First code run on a new stack: rbx holds the entry function (placed in
  * its save slot by eddy__ctx_make), rax/rdx the transfer. */

@@ -171,6 +171,10 @@ struct eddy_loop {
   int nwatch;               /* fds registered, waiting or not */
   int nfdwait;              /* tasks parked on fds */
   uint32_t since_poll;      /* switches since the last I/O poll */
+  /* Linked scopes marked cancelled (scope.c). While it is 0, which is
+   * nearly always, a checkpoint needs no walk up the scope chain. */
+  size_t ncancelled;
+  int fp_env_per_task;      /* switches keep each context's FP control words */
   /* cross-thread submissions */
   int evfd;
   pthread_mutex_t sub_mu;
@@ -226,6 +230,8 @@ void eddy__wake(eddy__wait *w, int result);
 #define EDDY__SCOPE_CANCELLED 0x100u
 #define EDDY__SCOPE_FIRED 0x200u    /* cancelled by its own deadline */
 #define EDDY__SCOPE_EXPLICIT 0x400u /* cancelled by eddy_scope_cancel */
+#define EDDY__SCOPE_LINKED 0x800u   /* in its loop's tree */
+#define EDDY__SCOPE_COUNTED 0x1000u /* cancelled, in loop->ncancelled */
 
 /* Put a ready task on the run queue. */
 static inline void eddy__make_ready(eddy_task *t) {
@@ -236,8 +242,10 @@ static inline void eddy__make_ready(eddy_task *t) {
 }
 /* -ECANCELED if any scope around the task's innermost one is cancelled
  * (stopping at shields), else 0. Never cached: the walk is two or three
- * pointer hops and cannot go stale. */
+ * pointer hops and cannot go stale; and while no scope of the loop is
+ * cancelled it is skipped altogether. */
 static inline int eddy__cancel_state(const eddy_task *t) {
+  if (likely(t->loop->ncancelled == 0)) return 0;
   for (const eddy_scope *s = t->scope; s; s = s->parent) {
     if (s->flags & EDDY__SCOPE_CANCELLED) return -ECANCELED;
     if (s->flags & EDDY_SCOPE_SHIELD) break;
@@ -298,7 +306,9 @@ eddy__switch_to(void *ctx, const void *lo, size_t size,
   (void)lo;
   (void)size;
 #endif
-  eddy__transfer tr = eddy__ctx_switch_fast(ctx, data);
+  eddy__transfer tr = likely(!eddy__loop_tls->fp_env_per_task)
+                          ? eddy__ctx_switch_fast_nofp(ctx, data)
+                          : eddy__ctx_switch_fast(ctx, data);
 #ifdef EDDY__ASAN
   __sanitizer_finish_switch_fiber(save ? *save : NULL, NULL, NULL);
 #else

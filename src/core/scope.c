@@ -6,7 +6,8 @@
  *
  * The cancellation state of a task is never cached: a checkpoint walks its
  * scope chain up to the first shield, which is two or three pointer hops in
- * practice and cannot go stale. */
+ * practice and cannot go stale. The loop only counts its cancelled scopes,
+ * so that while there are none (nearly always) the walk is skipped. */
 #include "internal.h"
 
 #include <errno.h>
@@ -14,8 +15,23 @@
 #define F_CANCELLED EDDY__SCOPE_CANCELLED
 #define F_FIRED EDDY__SCOPE_FIRED
 #define F_EXPLICIT EDDY__SCOPE_EXPLICIT
+#define F_LINKED EDDY__SCOPE_LINKED
+#define F_COUNTED EDDY__SCOPE_COUNTED
+
+/* The loop counts its linked scopes that are cancelled (loop->ncancelled),
+ * so that a checkpoint in a loop with none skips the walk. A scope is
+ * counted once, when it is marked while linked, and uncounted when it is
+ * unlinked. */
+static void count_cancelled(eddy_scope *s) {
+  eddy_loop *loop = eddy__loop();
+  if (loop && (s->flags & F_LINKED) && !(s->flags & F_COUNTED)) {
+    s->flags |= F_COUNTED;
+    loop->ncancelled++;
+  }
+}
 
 void eddy__scope_link(eddy_scope *s, eddy_scope *parent, eddy_task *owner) {
+  s->flags = (s->flags & ~F_COUNTED) | F_LINKED;
   s->parent = parent;
   s->owner = owner;
   eddy__list_init(&s->children);
@@ -26,6 +42,8 @@ void eddy__scope_link(eddy_scope *s, eddy_scope *parent, eddy_task *owner) {
 void eddy__scope_unlink(eddy_scope *s) {
   eddy_loop *loop = eddy__loop();
   if (loop && eddy__timer_armed(&s->timer)) eddy__timer_cancel(loop, &s->timer);
+  if ((s->flags & F_COUNTED) && loop) loop->ncancelled--;
+  s->flags &= ~(F_COUNTED | F_LINKED);
   eddy__node_unlink(&s->sibling);
   /* Children still attached (tasks of a group that outlived a scope, which
    * the group protocol prevents) are re-parented so nothing dangles. */
@@ -87,6 +105,7 @@ void eddy__scope_cancel_reason(eddy_scope *s, int reason) {
   if (s->flags & F_CANCELLED) return;
   s->flags |= F_CANCELLED;
   s->reason = reason;
+  count_cancelled(s);
   wake_subtree(s);
 }
 
@@ -113,6 +132,7 @@ EDDY_API int eddy_scope_enter(eddy_scope *s, eddy_time_t deadline,
     if (deadline <= eddy_now()) {
       s->flags |= F_FIRED | F_CANCELLED;
       s->reason = -ETIMEDOUT;
+      count_cancelled(s);
     } else {
       int r = eddy__timer_arm(t->loop, &s->timer, deadline);
       if (r) {

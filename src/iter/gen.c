@@ -123,24 +123,68 @@ static int gen_next(eddy_iter *it, void *item) {
   return step((eddy_gen *)it, item);
 }
 
-EDDY_API int eddy_gen_yield(eddy_gen *g, const void *item) {
-  eddy_task *t = eddy__self();
-  if (!g || !t || t->active != &g->coro) return -EINVAL;
-  if (g->closing) {
-    g->yielded_closing = 1;
-    return EDDY_ECLOSING; /* level-triggered: no suspension */
-  }
-  /* R40: a scope opened inside the generator is still open */
-  if (t->scope != g->scope_at_resume) return EDDY_ESCOPE;
-  if (g->out && item && g->item_size) memcpy(g->out, item, g->item_size);
-  g->item_ready = 1;
-  g->state = G_SUSPENDED;
-  eddy__coro_switch(g->back, NULL);
-  /* resumed by next, close, throw or send */
+/* What a yield returns once resumed: by next, close, throw or send. */
+static inline int resumed(eddy_gen *g) {
   if (g->closing) return EDDY_ECLOSING;
   int inj = g->inject;
   g->inject = 0;
   return inj;
+}
+
+/* The item is copied into the consumer's variable; small fixed sizes get a
+ * copy the compiler unrolls instead of a call. */
+static inline void copy_item(void *out, const void *item, size_t n) {
+  switch (n) {
+  case 4: memcpy(out, item, 4); break;
+  case 8: memcpy(out, item, 8); break;
+  case 16: memcpy(out, item, 16); break;
+  default: memcpy(out, item, n);
+  }
+}
+
+EDDY_API void *eddy__gen_yield_begin(eddy_gen *g, const void *item, int *rc) {
+  eddy_task *t = eddy__self();
+  if (unlikely(!g || !t || t->active != &g->coro)) {
+    *rc = -EINVAL;
+    return NULL;
+  }
+  if (unlikely(g->closing)) {
+    g->yielded_closing = 1;
+    *rc = EDDY_ECLOSING; /* level-triggered: no suspension */
+    return NULL;
+  }
+  /* R40: a scope opened inside the generator is still open */
+  if (unlikely(t->scope != g->scope_at_resume)) {
+    *rc = EDDY_ESCOPE;
+    return NULL;
+  }
+  if (g->out && item && g->item_size) copy_item(g->out, item, g->item_size);
+  g->item_ready = 1;
+  g->state = G_SUSPENDED;
+#if defined(EDDY__INLINE_SWITCH_USABLE) && !defined(EDDY__ASAN)
+  if (likely(!t->loop->fp_env_per_task)) {
+    /* the caller switches: the bookkeeping of eddy__coro_switch, split */
+    eddy__coro *to = g->back;
+    t->coro_prev = t->active;
+    t->active = to;
+    return to->ctx;
+  }
+#endif
+  eddy__coro_switch(g->back, NULL);
+  *rc = resumed(g);
+  return NULL;
+}
+
+EDDY_API int eddy__gen_yield_end(eddy_gen *g, void *from) {
+  eddy__self()->coro_prev->ctx = from; /* possibly another task drives us now (R39) */
+  return resumed(g);
+}
+
+EDDY_API int eddy_gen_yield(eddy_gen *g, const void *item) {
+  int rc;
+  void *to = eddy__gen_yield_begin(g, item, &rc);
+  if (!to) return rc;
+  return eddy__gen_yield_end(g, eddy__ctx_switch_fast_nofp(to, NULL).ctx);
 }
 
 EDDY_API int eddy_gen_throw(eddy_gen *g, int err, void *item) {

@@ -1,0 +1,82 @@
+/* eddy/inline_switch.h: not API. The x86_64 register switch as inline
+ * assembly, for the one hot path a public header inlines into user code
+ * (the generator's yield, eddy/gen.h) and for the library's own hand-offs
+ * (src/arch/switch_inline.h uses this very code).
+ *
+ * Why inline: a switch reached through a call is left by a jump into
+ * another stack, so the CPU's return-stack buffer is one entry off after it
+ * and every return that follows mispredicts. With the generator's side of
+ * a yield inline, a resume and a yield leave the buffer balanced.
+ *
+ * The frame pushed here is exactly the one switch_x86_64.S pushes (resume
+ * address, rbp, rbx, r15..r12, a slot for MXCSR and the x87 control word),
+ * so a context saved by either switch can be resumed by the other. The 128-byte
+ * red zone below the stack pointer is stepped over first: the compiler may
+ * keep locals there. Only the library knows whether its contexts are of
+ * this kind (it may be built with ucontext, or with ASan's fiber
+ * annotations), so user code never switches on its own: the library hands
+ * it a context to switch to only when this switch is the right one. */
+#ifndef EDDY_INLINE_SWITCH_H
+#define EDDY_INLINE_SWITCH_H
+
+typedef struct eddy__transfer {
+  void *ctx;  /* the context we came from, to switch back to later */
+  void *data; /* what the switcher passed */
+} eddy__transfer;
+
+#if defined(__x86_64__)
+#define EDDY__HAVE_INLINE_SWITCH 1
+/* FP: the instructions that save and restore the floating-point control
+ * words (MXCSR, x87 control word), or nothing. The 16-byte slot is there
+ * either way, so both kinds of switch agree on the frame. */
+#define EDDY__SWITCH_ASM(SAVE_FP, LOAD_FP)                                     \
+  void *from, *msg;                                                           \
+  __asm__ volatile("leaq -128(%%rsp), %%rsp\n\t"                              \
+                   "leaq 1f(%%rip), %%rcx\n\t"                                \
+                   "pushq %%rcx\n\t"                                          \
+                   "pushq %%rbp\n\t"                                          \
+                   "pushq %%rbx\n\t"                                          \
+                   "pushq %%r15\n\t"                                          \
+                   "pushq %%r14\n\t"                                          \
+                   "pushq %%r13\n\t"                                          \
+                   "pushq %%r12\n\t"                                          \
+                   "subq $16, %%rsp\n\t" SAVE_FP                              \
+                   "movq %%rsp, %%rax\n\t"                                    \
+                   "movq %%rdi, %%rsp\n\t" LOAD_FP                            \
+                   "addq $16, %%rsp\n\t"                                      \
+                   "popq %%r12\n\t"                                           \
+                   "popq %%r13\n\t"                                           \
+                   "popq %%r14\n\t"                                           \
+                   "popq %%r15\n\t"                                           \
+                   "popq %%rbx\n\t"                                           \
+                   "popq %%rbp\n\t"                                           \
+                   "popq %%r8\n\t"                                            \
+                   "movq %%rsi, %%rdx\n\t"                                    \
+                   "jmp *%%r8\n"                                               \
+                   "1:\n\t"                                                   \
+                   "leaq 128(%%rsp), %%rsp\n\t"                               \
+                   : "=a"(from), "=d"(msg), "+D"(to), "+S"(data)              \
+                   :                                                          \
+                   : "rcx", "r8", "r9", "r10", "r11", "memory", "cc", "xmm0",  \
+                     "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",  \
+                     "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",     \
+                     "xmm14", "xmm15");                                       \
+  eddy__transfer tr = {from, msg};                                            \
+  return tr
+
+/* Keeps each context's floating-point control words (a loop made with
+ * eddy_loop_opts.fp_env_per_task). */
+static inline __attribute__((always_inline)) eddy__transfer
+eddy__ctx_switch_inline(void *to, void *data) {
+  EDDY__SWITCH_ASM("stmxcsr 8(%%rsp)\n\tfnstcw 12(%%rsp)\n\t",
+                   "ldmxcsr 8(%%rsp)\n\tfldcw 12(%%rsp)\n\t");
+}
+/* Leaves them to the thread, as a function call does (the default): the
+ * save and restore cost more than the rest of the switch. */
+static inline __attribute__((always_inline)) eddy__transfer
+eddy__ctx_switch_inline_nofp(void *to, void *data) {
+  EDDY__SWITCH_ASM("", "");
+}
+#endif
+
+#endif
