@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <string.h>
 
 #define EDDY__HIDDEN __attribute__((visibility("hidden")))
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -223,8 +224,6 @@ static inline eddy_task *eddy__self(void) {
  * its queue (or not, for sleep). */
 int eddy__park(eddy__wait *w, eddy_time_t deadline, const char *what,
                void *pc);
-/* Make a parked task ready with `result`, unlinking its wait record. */
-void eddy__wake(eddy__wait *w, int result);
 
 /* Scope flags private to the core (the public one is EDDY_SCOPE_SHIELD). */
 #define EDDY__SCOPE_CANCELLED 0x100u
@@ -233,12 +232,31 @@ void eddy__wake(eddy__wait *w, int result);
 #define EDDY__SCOPE_LINKED 0x800u   /* in its loop's tree */
 #define EDDY__SCOPE_COUNTED 0x1000u /* cancelled, in loop->ncancelled */
 
+/* Copy one item of a channel or generator: the sizes items usually have
+ * get a copy the compiler unrolls instead of a call. */
+static inline void eddy__copy_item(void *dst, const void *src, size_t n) {
+  switch (n) {
+  case 4: memcpy(dst, src, 4); break;
+  case 8: memcpy(dst, src, 8); break;
+  case 16: memcpy(dst, src, 16); break;
+  default: memcpy(dst, src, n);
+  }
+}
+
 /* Put a ready task on the run queue. */
 static inline void eddy__make_ready(eddy_task *t) {
   eddy_loop *loop = t->loop;
   t->state = EDDY__READY;
   eddy__list_push_back(&loop->runq, &t->runq);
   loop->nready++;
+}
+/* Make a parked task ready with `result`, unlinking its wait record. */
+static inline void eddy__wake(eddy__wait *w, int result) {
+  eddy_task *t = w->task;
+  eddy__node_unlink(&w->node);
+  w->result = result;
+  t->wait = NULL;
+  eddy__make_ready(t);
 }
 /* -ECANCELED if any scope around the task's innermost one is cancelled
  * (stopping at shields), else 0. Never cached: the walk is two or three

@@ -39,7 +39,7 @@ static inline void arrived(eddy_loop *loop, eddy__transfer tr) {
  * switch per hand-off. If the next ready task is t itself it just goes on.
  * Every EDDY__POLL_EVERY hand-offs the scheduler gets a turn to poll I/O
  * and timers, so a busy set of tasks cannot starve them. */
-void eddy__suspend(eddy_task *t) {
+static inline __attribute__((always_inline)) void suspend(eddy_task *t) {
   eddy_loop *loop = t->loop;
   eddy__coro *c = t->active;
   eddy__transfer tr;
@@ -61,6 +61,7 @@ void eddy__suspend(eddy_task *t) {
   }
   arrived(loop, tr);
 }
+void eddy__suspend(eddy_task *t) { suspend(t); }
 
 /* Called by the scheduler: run t; return when some task switches back to
  * the scheduler (not necessarily t: tasks hand off directly). */
@@ -106,20 +107,13 @@ int eddy__park(eddy__wait *w, eddy_time_t deadline, const char *what,
   t->wait_what = what;
   t->wait_pc = pc;
   t->state = EDDY__WAITING;
-  eddy__suspend(t);
+  suspend(t);
   if (eddy__timer_armed(&t->timer)) eddy__timer_cancel(loop, &t->timer);
   t->wait_what = NULL;
   if (w->result == -ECANCELED) t->cancels_seen++;
   return w->result;
 }
 
-void eddy__wake(eddy__wait *w, int result) {
-  eddy_task *t = w->task;
-  eddy__node_unlink(&w->node);
-  w->result = result;
-  t->wait = NULL;
-  eddy__make_ready(t);
-}
 
 /* ------------------------------------------------------------- spawn */
 
@@ -302,7 +296,7 @@ EDDY_API int eddy_yield(void) {
   int r = eddy__checkpoint(&t);
   if (unlikely(r)) return r;
   eddy__make_ready(t);
-  eddy__suspend(t);
+  suspend(t);
   return 0;
 }
 

@@ -20,7 +20,17 @@ struct eddy_chan {
   void (*dispose)(void *);
 };
 
-#define SLOT(ch, i) ((ch)->ring + (((ch)->head + (i)) % (ch)->ring_cap) * (ch)->item)
+/* Slot i (< ring_cap) after the head: a wrap by subtraction, not a
+ * division per item. */
+static inline char *slot(const eddy_chan *ch, size_t i) {
+  size_t k = ch->head + i;
+  if (k >= ch->ring_cap) k -= ch->ring_cap;
+  return ch->ring + k * ch->item;
+}
+#define SLOT(ch, i) slot((ch), (i))
+static inline size_t next_head(const eddy_chan *ch) {
+  return ch->head + 1 == ch->ring_cap ? 0 : ch->head + 1;
+}
 
 EDDY_API int eddy_chan_new(eddy_chan **out, size_t item_size, size_t capacity,
                            void (*dispose)(void *item)) {
@@ -50,7 +60,7 @@ EDDY_API int eddy_chan_new(eddy_chan **out, size_t item_size, size_t capacity,
 static void drop_all(eddy_chan *ch) {
   while (ch->len) {
     if (ch->dispose) ch->dispose(SLOT(ch, 0));
-    ch->head = (ch->head + 1) % ch->ring_cap;
+    ch->head = next_head(ch);
     ch->len--;
   }
 }
@@ -88,7 +98,7 @@ static int push(eddy_chan *ch, const void *item) {
     int r = grow(ch);
     if (r) return r;
   }
-  memcpy(SLOT(ch, ch->len), item, ch->item);
+  eddy__copy_item(SLOT(ch, ch->len), item, ch->item);
   ch->len++;
   return 0;
 }
@@ -105,7 +115,7 @@ static int try_send(eddy_chan *ch, const void *item) {
   if (ch->nrx <= 0) return -EPIPE;
   if (!eddy__list_empty(&ch->receivers)) { /* straight into a waiting receiver */
     eddy__wait *w = eddy__container_of(ch->receivers.next, eddy__wait, node);
-    memcpy(w->data, item, ch->item);
+    eddy__copy_item(w->data, item, ch->item);
     eddy__wake(w, 0);
     return 0;
   }
@@ -135,15 +145,15 @@ EDDY_API int eddy_chan_send(eddy_chan *ch, const void *item, eddy_time_t deadlin
 static int try_recv(eddy_chan *ch, void *item) {
   if (ch->closed == 2) return EDDY_ECLOSED;
   if (ch->len) {
-    memcpy(item, SLOT(ch, 0), ch->item);
-    ch->head = (ch->head + 1) % ch->ring_cap;
+    eddy__copy_item(item, SLOT(ch, 0), ch->item);
+    ch->head = next_head(ch);
     ch->len--;
     refill(ch);
     return 0;
   }
   if (!eddy__list_empty(&ch->senders)) { /* rendezvous */
     eddy__wait *w = eddy__container_of(ch->senders.next, eddy__wait, node);
-    memcpy(item, w->data, ch->item);
+    eddy__copy_item(item, w->data, ch->item);
     eddy__wake(w, 0);
     return 0;
   }

@@ -131,17 +131,6 @@ static inline int resumed(eddy_gen *g) {
   return inj;
 }
 
-/* The item is copied into the consumer's variable; small fixed sizes get a
- * copy the compiler unrolls instead of a call. */
-static inline void copy_item(void *out, const void *item, size_t n) {
-  switch (n) {
-  case 4: memcpy(out, item, 4); break;
-  case 8: memcpy(out, item, 8); break;
-  case 16: memcpy(out, item, 16); break;
-  default: memcpy(out, item, n);
-  }
-}
-
 EDDY_API void *eddy__gen_yield_begin(eddy_gen *g, const void *item, int *rc) {
   eddy_task *t = eddy__self();
   if (unlikely(!g || !t || t->active != &g->coro)) {
@@ -158,7 +147,7 @@ EDDY_API void *eddy__gen_yield_begin(eddy_gen *g, const void *item, int *rc) {
     *rc = EDDY_ESCOPE;
     return NULL;
   }
-  if (g->out && item && g->item_size) copy_item(g->out, item, g->item_size);
+  if (g->out && item && g->item_size) eddy__copy_item(g->out, item, g->item_size);
   g->item_ready = 1;
   g->state = G_SUSPENDED;
 #if defined(EDDY__INLINE_SWITCH_USABLE) && !defined(EDDY__ASAN)
