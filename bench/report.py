@@ -23,7 +23,10 @@ import sys
 
 # entry: (what it measures, runtimes expected to print it)
 ENTRIES = {
-    "switch": ("one-way context switch between two stacks (round trips / 2)", "eddy floor boost"),
+    "switch": ("one-way context switch between two stacks (round trips / 2); eddy's leaves the "
+               "floating-point control words to the thread, as its loops do by default", "eddy floor boost"),
+    "switch_fp": ("the same switch keeping each context's floating-point control words, as "
+                  "Boost.Context's does and as eddy's loops do with fp_env_per_task (eddy only)", "eddy"),
     "yield": ("two tasks yield to each other through the scheduler, per yield", "eddy go tokio node asyncio uvloop"),
     "spawn_join": ("spawn a trivial task and wait for its result", "eddy go tokio node asyncio uvloop"),
     "idle_mem": ("RSS growth per task with 1,000,000 tasks parked on one event", "eddy go tokio node asyncio uvloop"),
@@ -42,7 +45,7 @@ ENTRIES = {
     "with_lock_allocs": ("allocations per WITH (eddy only)", "eddy"),
     "agen_over_plain": ("agen / iter_plain: the cost of the coroutine hand-off (eddy only)", "eddy"),
 }
-MICRO = ["switch", "yield", "pingpong", "agen", "iter_plain", "with_lock", "spawn_join", "timer"]
+MICRO = ["switch", "switch_fp", "yield", "pingpong", "agen", "iter_plain", "with_lock", "spawn_join", "timer"]
 # the program that prints each runtime, to tell "failed" from "no output"
 PROGRAM = {"node-sync": "node", "python-sync": "asyncio"}
 RUNTIME_ORDER = ["eddy", "floor", "boost", "go", "tokio", "node", "node-sync",
@@ -54,7 +57,7 @@ PALETTE = ["#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1b9e77", "#7570b3", "#d
 
 # Plots: (file name, title, entries)
 GROUPS = [
-    ("bench-switch", "Context switch, one way (ns, lower is better)", ["switch"]),
+    ("bench-switch", "Context switch, one way (ns, lower is better)", ["switch", "switch_fp"]),
     ("bench-tasks", "Scheduler, channel, timer, lock (ns per operation, lower is better)",
      ["yield", "pingpong", "timer", "with_lock"]),
     ("bench-iteration", "Generators and iterators (ns per item, lower is better)", ["agen", "iter_plain"]),
@@ -85,6 +88,8 @@ TARGETS = [
     # the benchmark issue's targets against the peers (a fifth field names
     # the eddy runtime when it is not "eddy")
     ("switch", "<=", ("switch", "boost", 1.2), "within 1.2x of Boost.Context"),
+    ("switch_fp", "<=", ("switch", "boost", 1.2),
+     "within 1.2x of Boost.Context, both keeping the FP control words"),
     ("yield", "<=", ("yield", "go", 0.1), "10x faster than Go"),
     ("yield", "<=", ("yield", "tokio", 0.1), "10x faster than Tokio"),
     ("yield", "<=", ("yield", "node", 0.1), "10x faster than Node"),
@@ -508,7 +513,7 @@ def page(res, pngs, quick, plots_note):
     out += [md_table(["entry", "target", "eddy", "met?"],
                      [(e, t, v, f"**{s}**" if s == "missed" else s) for e, t, v, s in targets(res)]), ""]
 
-    main_entries = ["switch", "yield", "spawn_join", "idle_mem", "timer", "pingpong", "agen", "iter_plain",
+    main_entries = ["switch", "switch_fp", "yield", "spawn_join", "idle_mem", "timer", "pingpong", "agen", "iter_plain",
                     "with_lock"]
     rts = sorted({rt for e in main_entries for rt in res.runtimes.get(e, [])}, key=rt_sort_key)
     if rts:

@@ -220,7 +220,7 @@ done
 # nor cheap under valgrind.
 step=$((step + 1))
 t0=$SECONDS
-micro=(switch yield pingpong agen iter_plain with_lock spawn_join timer)
+micro=(switch switch_fp yield pingpong agen iter_plain with_lock spawn_join timer)
 n1=20000 n2=40000
 cg_count() { # entry count command...: prints "instructions operations"
   local entry=$1 n=$2
