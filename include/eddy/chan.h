@@ -20,6 +20,7 @@
 #ifndef EDDY_CHAN_H
 #define EDDY_CHAN_H
 
+#include "inline_switch.h"
 #include "iter.h"
 
 EDDY_BEGIN_DECLS
@@ -34,6 +35,48 @@ EDDY_API int eddy_chan_new(eddy_chan **out, size_t item_size, size_t capacity,
 EDDY_API void eddy_chan_free(eddy_chan *ch);
 EDDY_API int eddy_chan_send(eddy_chan *ch, const void *item, eddy_time_t deadline);
 EDDY_API int eddy_chan_recv(eddy_chan *ch, void *item, eddy_time_t deadline);
+
+/* Not API: send and receive with the switch of a wait inlined into the
+ * caller's own code (see eddy/inline_switch.h): a task that parks in one
+ * function and is resumed in another would otherwise mispredict a return
+ * per hand-off, which measured here as a third of a ping-pong round trip.
+ * _begin does the transfer, or parks the task in `ticket` (a wait record in
+ * the caller's frame) and returns the context to switch to; NULL with *rc
+ * set when there is nothing to switch (done, failed, or parked and resumed
+ * already: a library whose switch cannot be inlined). eddy__park_end
+ * finishes the wait with what the switch returned. */
+typedef struct eddy__park_ticket {
+  void *wait[8]; /* the library's wait record */
+  void *self;    /* the parking task, handed over with the switch */
+} eddy__park_ticket;
+EDDY_API void *eddy__chan_send_begin(eddy_chan *ch, const void *item, eddy_time_t deadline,
+                                     eddy__park_ticket *ticket, int *rc);
+EDDY_API void *eddy__chan_recv_begin(eddy_chan *ch, void *item, eddy_time_t deadline,
+                                     eddy__park_ticket *ticket, int *rc);
+EDDY_API int eddy__park_ticket_end(eddy__park_ticket *ticket, void *from_ctx, void *from_data);
+#if defined(EDDY__HAVE_INLINE_SWITCH) && !defined(EDDY_BUILDING)
+static inline __attribute__((always_inline)) int eddy__chan_send_inline(eddy_chan *ch,
+                                                                        const void *item,
+                                                                        eddy_time_t deadline) {
+  eddy__park_ticket tk;
+  int rc;
+  void *to = eddy__chan_send_begin(ch, item, deadline, &tk, &rc);
+  if (!to) return rc;
+  eddy__transfer tr = eddy__ctx_switch_inline_nofp(to, tk.self);
+  return eddy__park_ticket_end(&tk, tr.ctx, tr.data);
+}
+static inline __attribute__((always_inline)) int eddy__chan_recv_inline(eddy_chan *ch, void *item,
+                                                                        eddy_time_t deadline) {
+  eddy__park_ticket tk;
+  int rc;
+  void *to = eddy__chan_recv_begin(ch, item, deadline, &tk, &rc);
+  if (!to) return rc;
+  eddy__transfer tr = eddy__ctx_switch_inline_nofp(to, tk.self);
+  return eddy__park_ticket_end(&tk, tr.ctx, tr.data);
+}
+#define eddy_chan_send(ch, item, deadline) eddy__chan_send_inline((ch), (item), (deadline))
+#define eddy_chan_recv(ch, item, deadline) eddy__chan_recv_inline((ch), (item), (deadline))
+#endif
 /* Not checkpoints: 0, -EAGAIN (full / empty), or the closed codes. */
 EDDY_API int eddy_chan_try_send(eddy_chan *ch, const void *item);
 EDDY_API int eddy_chan_try_recv(eddy_chan *ch, void *item);

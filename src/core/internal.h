@@ -224,6 +224,14 @@ static inline eddy_task *eddy__self(void) {
  * its queue (or not, for sleep). */
 int eddy__park(eddy__wait *w, eddy_time_t deadline, const char *what,
                void *pc);
+/* eddy__park in two halves around a switch the caller makes itself (with
+ * the no-FP inline switch, passing the parking task as the data): _begin
+ * returns the context to switch to, or NULL with *rc set when the park is
+ * over already (deadline passed, or done whole in here: a switch that
+ * cannot be inlined). _end takes what the switch returned. */
+void *eddy__park_begin(eddy__wait *w, eddy_time_t deadline, const char *what, void *pc,
+                       int *rc);
+int eddy__park_end(eddy__wait *w, void *from_ctx, void *from_data);
 
 /* Scope flags private to the core (the public one is EDDY_SCOPE_SHIELD). */
 #define EDDY__SCOPE_CANCELLED 0x100u

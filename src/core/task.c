@@ -34,15 +34,15 @@ static inline void arrived(eddy_loop *loop, eddy__transfer tr) {
   else loop->sched_ctx = tr.ctx;
 }
 
-/* Suspend t (already queued or parked). The next ready task, if any, is
- * resumed directly, without a trip through the scheduler: one register
- * switch per hand-off. If the next ready task is t itself it just goes on.
- * Every EDDY__POLL_EVERY hand-offs the scheduler gets a turn to poll I/O
- * and timers, so a busy set of tasks cannot starve them. */
-static inline __attribute__((always_inline)) void suspend(eddy_task *t) {
-  eddy_loop *loop = t->loop;
-  eddy__coro *c = t->active;
-  eddy__transfer tr;
+/* Whom a suspending t hands the CPU to: the next ready task, if any,
+ * directly, without a trip through the scheduler (one register switch per
+ * hand-off); else the scheduler. Every EDDY__POLL_EVERY hand-offs the
+ * scheduler gets a turn to poll I/O and timers, so a busy set of tasks
+ * cannot starve them. Returns 0 when the next ready task is t itself (it
+ * just goes on), else 1 with the target context and, for ASan, its stack. */
+static inline __attribute__((always_inline)) int handoff(eddy_loop *loop, eddy_task *t,
+                                                         void **ctx, const void **lo,
+                                                         size_t *size) {
   eddy_node *n = loop->runq.next;
   if (n != &loop->runq && loop->since_poll < EDDY__POLL_EVERY) {
     loop->since_poll++;
@@ -50,16 +50,28 @@ static inline __attribute__((always_inline)) void suspend(eddy_task *t) {
     loop->nready--;
     eddy_task *next = eddy__container_of(n, eddy_task, runq);
     next->state = EDDY__RUNNING;
-    if (next == t) return;
+    if (next == t) return 0;
     eddy__coro *nc = next->active;
     loop->current = next;
-    tr = eddy__switch_to(nc->ctx, nc->stack.lo, (size_t)(nc->stack.hi - nc->stack.lo),
-                   &c->asan_fake, t);
-  } else {
-    tr = eddy__switch_to(loop->sched_ctx, loop->native_lo, loop->native_size,
-                   &c->asan_fake, t);
+    *ctx = nc->ctx;
+    *lo = nc->stack.lo;
+    *size = (size_t)(nc->stack.hi - nc->stack.lo);
+    return 1;
   }
-  arrived(loop, tr);
+  *ctx = loop->sched_ctx;
+  *lo = loop->native_lo;
+  *size = loop->native_size;
+  return 1;
+}
+
+/* Suspend t (already queued or parked). */
+static inline __attribute__((always_inline)) void suspend(eddy_task *t) {
+  eddy_loop *loop = t->loop;
+  void *ctx;
+  const void *lo;
+  size_t size;
+  if (!handoff(loop, t, &ctx, &lo, &size)) return;
+  arrived(loop, eddy__switch_to(ctx, lo, size, &t->active->asan_fake, t));
 }
 void eddy__suspend(eddy_task *t) { suspend(t); }
 
@@ -88,16 +100,17 @@ static void task_timer_fire(eddy_timer_entry *e) {
   if (t->wait) eddy__wake(t->wait, -ETIMEDOUT);
 }
 
-int eddy__park(eddy__wait *w, eddy_time_t deadline, const char *what,
-               void *pc) {
+/* The halves of a park around its switch (eddy__park_begin/_end let a
+ * public header put the switch in the caller's own code; eddy__park is the
+ * whole). */
+static inline int park_prepare(eddy__wait *w, eddy_time_t deadline, const char *what, void *pc) {
   eddy_task *t = w->task;
-  eddy_loop *loop = t->loop;
   if (deadline != EDDY_FOREVER) {
     if (deadline <= eddy_now()) {
       eddy__node_unlink(&w->node);
       return -ETIMEDOUT;
     }
-    int r = eddy__timer_arm(loop, &t->timer, deadline);
+    int r = eddy__timer_arm(t->loop, &t->timer, deadline);
     if (r) {
       eddy__node_unlink(&w->node);
       return r;
@@ -107,13 +120,53 @@ int eddy__park(eddy__wait *w, eddy_time_t deadline, const char *what,
   t->wait_what = what;
   t->wait_pc = pc;
   t->state = EDDY__WAITING;
-  suspend(t);
-  if (eddy__timer_armed(&t->timer)) eddy__timer_cancel(loop, &t->timer);
+  return 0;
+}
+
+static inline int park_finish(eddy__wait *w) {
+  eddy_task *t = w->task;
+  if (eddy__timer_armed(&t->timer)) eddy__timer_cancel(t->loop, &t->timer);
   t->wait_what = NULL;
   if (w->result == -ECANCELED) t->cancels_seen++;
   return w->result;
 }
 
+int eddy__park(eddy__wait *w, eddy_time_t deadline, const char *what,
+               void *pc) {
+  int r = park_prepare(w, deadline, what, pc);
+  if (r) return r;
+  suspend(w->task);
+  return park_finish(w);
+}
+
+void *eddy__park_begin(eddy__wait *w, eddy_time_t deadline, const char *what, void *pc,
+                       int *rc) {
+  int r = park_prepare(w, deadline, what, pc);
+  if (r) {
+    *rc = r;
+    return NULL;
+  }
+  eddy_task *t = w->task;
+#if defined(EDDY__INLINE_SWITCH_USABLE) && !defined(EDDY__ASAN)
+  if (likely(!t->loop->fp_env_per_task)) {
+    void *ctx;
+    const void *lo;
+    size_t size;
+    if (handoff(t->loop, t, &ctx, &lo, &size)) return ctx; /* the caller switches */
+    *rc = park_finish(w);
+    return NULL;
+  }
+#endif
+  suspend(t);
+  *rc = park_finish(w);
+  return NULL;
+}
+
+int eddy__park_end(eddy__wait *w, void *from_ctx, void *from_data) {
+  eddy__transfer tr = {from_ctx, from_data};
+  arrived(w->task->loop, tr);
+  return park_finish(w);
+}
 
 /* ------------------------------------------------------------- spawn */
 

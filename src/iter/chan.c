@@ -128,18 +128,47 @@ EDDY_API int eddy_chan_try_send(eddy_chan *ch, const void *item) {
   return try_send(ch, item);
 }
 
-EDDY_API int eddy_chan_send(eddy_chan *ch, const void *item, eddy_time_t deadline) {
+_Static_assert(sizeof(((eddy__park_ticket *)0)->wait) >= sizeof(eddy__wait),
+               "eddy__park_ticket must hold a wait record");
+
+/* A send or receive that must wait: queued in `q` with its ticket's wait
+ * record, then parked; returns the context to switch to (see chan.h). */
+static void *wait_begin(eddy_node *q, void *item, eddy_time_t deadline, eddy_task *t,
+                        const char *what, void *pc, eddy__park_ticket *tk, int *rc) {
+  eddy__wait *w = (eddy__wait *)(void *)tk->wait;
+  eddy__wait_init(w, t);
+  w->data = item;
+  eddy__list_push_back(q, &w->node);
+  tk->self = t;
+  return eddy__park_begin(w, deadline, what, pc, rc);
+}
+
+EDDY_API void *eddy__chan_send_begin(eddy_chan *ch, const void *item, eddy_time_t deadline,
+                                     eddy__park_ticket *tk, int *rc) {
   eddy_task *t;
   int r = eddy__checkpoint(&t);
-  if (r) return r;
-  if (!ch || !item) return -EINVAL;
-  r = try_send(ch, item);
-  if (r != -EAGAIN) return r;
-  eddy__wait w;
-  eddy__wait_init(&w, t);
-  w.data = (void *)item;
-  eddy__list_push_back(&ch->senders, &w.node);
-  return eddy__park(&w, deadline, "send", __builtin_return_address(0));
+  if (!r && (!ch || !item)) r = -EINVAL;
+  if (!r) r = try_send(ch, item);
+  if (r != -EAGAIN) {
+    *rc = r;
+    return NULL;
+  }
+  return wait_begin(&ch->senders, (void *)item, deadline, t, "send",
+                    __builtin_return_address(0), tk, rc);
+}
+
+EDDY_API int eddy__park_ticket_end(eddy__park_ticket *tk, void *from_ctx, void *from_data) {
+  return eddy__park_end((eddy__wait *)(void *)tk->wait, from_ctx, from_data);
+}
+
+/* The whole operation, for callers that take the function's address. */
+EDDY_API int eddy_chan_send(eddy_chan *ch, const void *item, eddy_time_t deadline) {
+  eddy__park_ticket tk;
+  int rc;
+  void *to = eddy__chan_send_begin(ch, item, deadline, &tk, &rc);
+  if (!to) return rc;
+  eddy__transfer tr = eddy__ctx_switch_fast_nofp(to, tk.self);
+  return eddy__park_ticket_end(&tk, tr.ctx, tr.data);
 }
 
 static int try_recv(eddy_chan *ch, void *item) {
@@ -166,18 +195,27 @@ EDDY_API int eddy_chan_try_recv(eddy_chan *ch, void *item) {
   return try_recv(ch, item);
 }
 
-EDDY_API int eddy_chan_recv(eddy_chan *ch, void *item, eddy_time_t deadline) {
+EDDY_API void *eddy__chan_recv_begin(eddy_chan *ch, void *item, eddy_time_t deadline,
+                                     eddy__park_ticket *tk, int *rc) {
   eddy_task *t;
   int r = eddy__checkpoint(&t);
-  if (r) return r;
-  if (!ch || !item) return -EINVAL;
-  r = try_recv(ch, item);
-  if (r != -EAGAIN) return r;
-  eddy__wait w;
-  eddy__wait_init(&w, t);
-  w.data = item;
-  eddy__list_push_back(&ch->receivers, &w.node);
-  return eddy__park(&w, deadline, "recv", __builtin_return_address(0));
+  if (!r && (!ch || !item)) r = -EINVAL;
+  if (!r) r = try_recv(ch, item);
+  if (r != -EAGAIN) {
+    *rc = r;
+    return NULL;
+  }
+  return wait_begin(&ch->receivers, item, deadline, t, "recv", __builtin_return_address(0),
+                    tk, rc);
+}
+
+EDDY_API int eddy_chan_recv(eddy_chan *ch, void *item, eddy_time_t deadline) {
+  eddy__park_ticket tk;
+  int rc;
+  void *to = eddy__chan_recv_begin(ch, item, deadline, &tk, &rc);
+  if (!to) return rc;
+  eddy__transfer tr = eddy__ctx_switch_fast_nofp(to, tk.self);
+  return eddy__park_ticket_end(&tk, tr.ctx, tr.data);
 }
 
 EDDY_API void eddy_chan_close(eddy_chan *ch) {
