@@ -139,8 +139,10 @@ int eddy__park(eddy__wait *w, eddy_time_t deadline, const char *what,
   return park_finish(w);
 }
 
-void *eddy__park_begin(eddy__wait *w, eddy_time_t deadline, const char *what, void *pc,
-                       int *rc) {
+/* Everything but the common case of eddy__park_begin, apart so that the
+ * common case runs without saving registers for these calls. */
+static __attribute__((noinline)) void *park_begin_slow(eddy__wait *w, eddy_time_t deadline,
+                                                       const char *what, void *pc, int *rc) {
   int r = park_prepare(w, deadline, what, pc);
   if (r) {
     *rc = r;
@@ -160,6 +162,33 @@ void *eddy__park_begin(eddy__wait *w, eddy_time_t deadline, const char *what, vo
   suspend(t);
   *rc = park_finish(w);
   return NULL;
+}
+
+void *eddy__park_begin(eddy__wait *w, eddy_time_t deadline, const char *what, void *pc,
+                       int *rc) {
+#if defined(EDDY__INLINE_SWITCH_USABLE) && !defined(EDDY__ASAN)
+  eddy_task *t = w->task;
+  eddy_loop *loop = t->loop;
+  if (likely(deadline == EDDY_FOREVER && !loop->fp_env_per_task)) {
+    eddy_node *n = loop->runq.next;
+    if (n == &loop->runq || loop->since_poll >= EDDY__POLL_EVERY || n == &t->runq)
+      return park_begin_slow(w, deadline, what, pc, rc);
+    /* park_prepare and handoff, for a wait without deadline handing the
+     * CPU to the next ready task */
+    t->wait = w;
+    t->wait_what = what;
+    t->wait_pc = pc;
+    t->state = EDDY__WAITING;
+    loop->since_poll++;
+    eddy__node_unlink(n);
+    loop->nready--;
+    eddy_task *next = eddy__container_of(n, eddy_task, runq);
+    next->state = EDDY__RUNNING;
+    loop->current = next;
+    return next->active->ctx;
+  }
+#endif
+  return park_begin_slow(w, deadline, what, pc, rc);
 }
 
 int eddy__park_end(eddy__wait *w, void *from_ctx, void *from_data) {
