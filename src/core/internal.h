@@ -39,6 +39,7 @@ typedef struct eddy__stack {
   char *hi;          /* one past the highest usable byte */
   char *slot;        /* start of the slot (the guard page) */
   struct eddy__pool *pool;
+  struct eddy__slab *slab; /* the mapping the slot is in */
   unsigned vg_id;    /* valgrind stack registration */
 } eddy__stack;
 

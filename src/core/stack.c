@@ -42,15 +42,30 @@
 #define SLAB_BYTES ((size_t)16 << 20)
 #define MAX_SLOTS_PER_SLAB 256
 #define WARM_FREE_STACKS 1024 /* free stacks kept with their pages */
+#define RELEASE_BATCH 256     /* cold stacks given back per madvise round */
+#define WORDS (MAX_SLOTS_PER_SLAB / 64)
 
-typedef struct slab {
-  struct slab *next;
+/* Free stacks beyond the warm ones give their pages back, but not one
+ * madvise each: a slot is marked pending in its slab, and every
+ * RELEASE_BATCH of them the runs of adjacent pending slots are given back
+ * with one madvise per run (guard pages inside a run keep their guard:
+ * MADV_DONTNEED leaves guard markers and PROT_NONE mappings alone). Measured
+ * here: 1.07 us per stack one by one, 0.25 us batched. Such a slot is then
+ * cold, found through its slab's bitmap, so nothing is written into its
+ * released pages (a link there would fault a page back in, 1.2 us). */
+typedef struct eddy__slab {
+  struct eddy__slab *next;       /* every slab of the pool */
+  struct eddy__slab *next_spare; /* slabs with pending or cold slots */
   char *base;
   size_t len;
+  uint64_t pending[WORDS];       /* free, pages still there until the batch */
+  uint64_t cold[WORDS];          /* free, pages given back */
+  int on_spare, in_batch;
 } slab;
 
 typedef struct free_slot {
   struct free_slot *next;
+  slab *slab;
 } free_slot;
 
 typedef struct eddy__pool {
@@ -60,8 +75,11 @@ typedef struct eddy__pool {
   slab *slabs;
   char *fresh;       /* next never-used slot in the newest slab */
   size_t fresh_left;
-  free_slot *free;   /* kept at the top of each free stack */
+  free_slot *free;   /* warm: kept at the top of each free stack */
   size_t nfree;
+  slab *spare;       /* slabs holding pending or cold slots */
+  slab *batch[RELEASE_BATCH]; /* slabs with pending slots */
+  size_t nbatch, npending;
 } eddy__pool;
 
 enum { GUARD_UNKNOWN, GUARD_MADVISE, GUARD_MPROTECT };
@@ -123,7 +141,7 @@ static int slab_new(eddy__pool *p) {
   size_t n = SLAB_BYTES / p->slot;
   if (n < 1) n = 1;
   if (n > MAX_SLOTS_PER_SLAB) n = MAX_SLOTS_PER_SLAB;
-  slab *s = eddy__alloc(sizeof *s);
+  slab *s = eddy__calloc(1, sizeof *s);
   if (!s) return -ENOMEM;
   int err = 0;
   s->len = n * p->slot;
@@ -139,23 +157,92 @@ static int slab_new(eddy__pool *p) {
   return 0;
 }
 
+static int has_bits(const uint64_t *w) {
+  for (int i = 0; i < WORDS; i++)
+    if (w[i]) return 1;
+  return 0;
+}
+
+/* Take the lowest set bit of w, or -1. */
+static int take_bit(uint64_t *w) {
+  for (int i = 0; i < WORDS; i++)
+    if (w[i]) {
+      int b = __builtin_ctzll(w[i]);
+      w[i] &= w[i] - 1;
+      return i * 64 + b;
+    }
+  return -1;
+}
+
+/* The first index >= i whose bit in w is `set`, or MAX_SLOTS_PER_SLAB. */
+static size_t find_bit(const uint64_t *w, size_t i, int set) {
+  if (i >= MAX_SLOTS_PER_SLAB) return MAX_SLOTS_PER_SLAB;
+  size_t k = i / 64;
+  uint64_t m = (set ? w[k] : ~w[k]) & (~(uint64_t)0 << (i % 64));
+  while (!m) {
+    if (++k == WORDS) return MAX_SLOTS_PER_SLAB;
+    m = set ? w[k] : ~w[k];
+  }
+  return k * 64 + (size_t)__builtin_ctzll(m);
+}
+
+/* Give back the pages of every pending slot, one madvise per run of
+ * adjacent ones; they become cold. */
+static void release_batch(eddy__pool *p) {
+  for (size_t k = 0; k < p->nbatch; k++) {
+    slab *s = p->batch[k];
+    for (size_t i = find_bit(s->pending, 0, 1); i < MAX_SLOTS_PER_SLAB;) {
+      size_t j = find_bit(s->pending, i, 0);
+      char *lo = s->base + i * p->slot + GUARD_SIZE, *hi = s->base + j * p->slot;
+      madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
+      i = find_bit(s->pending, j, 1);
+    }
+    for (int w = 0; w < WORDS; w++) {
+      s->cold[w] |= s->pending[w];
+      s->pending[w] = 0;
+    }
+    s->in_batch = 0;
+  }
+  p->nbatch = 0;
+  p->npending = 0;
+}
+
+/* A free slot from the spare slabs: a pending one (its pages are still
+ * there) before a cold one. NULL when there is none. */
+static char *take_spare(eddy__pool *p, slab **from) {
+  slab *s = p->spare;
+  if (!s) return NULL;
+  int i = take_bit(s->pending);
+  if (i >= 0) p->npending--;
+  else i = take_bit(s->cold);
+  if (!has_bits(s->pending) && !has_bits(s->cold)) {
+    p->spare = s->next_spare;
+    s->on_spare = 0;
+  }
+  *from = s;
+  return s->base + (size_t)i * p->slot;
+}
+
 int eddy__stack_get(eddy_loop *loop, size_t size, eddy__stack *out) {
   if (size == 0) size = loop->stack_size;
   if (size < EDDY_STACK_MIN || size > EDDY_STACK_MAX) return EDDY_ESTACK;
   eddy__pool *p = pool_for(loop, page_round(size));
   if (!p) return -ENOMEM;
   char *slot;
+  slab *from;
   if (p->free) {
     free_slot *f = p->free;
     p->free = f->next;
     p->nfree--;
+    from = f->slab;
     slot = (char *)f + sizeof(free_slot) - p->slot;
-  } else {
+  } else if ((slot = take_spare(p, &from)) == NULL) {
     if (!p->fresh_left) {
       int r = slab_new(p);
       if (r) return r;
     }
     slot = p->fresh;
+    from = p->slabs;
     int r = install_guard(loop, slot);
     if (r) return r; /* the slot stays fresh: the next spawn retries it */
     p->fresh += p->slot;
@@ -165,6 +252,7 @@ int eddy__stack_get(eddy_loop *loop, size_t size, eddy__stack *out) {
   out->lo = slot + GUARD_SIZE;
   out->hi = slot + p->slot;
   out->pool = p;
+  out->slab = from;
   out->vg_id = VALGRIND_STACK_REGISTER(out->lo, out->hi);
   /* A reused stack still carries ASan's poison from frames that never
    * returned (the previous owner switched away for good). */
@@ -176,12 +264,27 @@ void eddy__stack_put(eddy_loop *loop, eddy__stack *st) {
   (void)loop;
   eddy__pool *p = st->pool;
   VALGRIND_STACK_DEREGISTER(st->vg_id);
-  if (p->nfree >= WARM_FREE_STACKS) /* give the pages back, keep the slot */
-    madvise(st->lo, (size_t)(st->hi - st->lo), MADV_DONTNEED);
-  free_slot *f = (free_slot *)(st->hi - sizeof(free_slot));
-  f->next = p->free;
-  p->free = f;
-  p->nfree++;
+  if (p->nfree < WARM_FREE_STACKS) {
+    free_slot *f = (free_slot *)(st->hi - sizeof(free_slot));
+    f->next = p->free;
+    f->slab = st->slab;
+    p->free = f;
+    p->nfree++;
+    return;
+  }
+  slab *s = st->slab;
+  size_t i = (size_t)(st->slot - s->base) / p->slot;
+  s->pending[i / 64] |= (uint64_t)1 << (i % 64);
+  if (!s->on_spare) {
+    s->on_spare = 1;
+    s->next_spare = p->spare;
+    p->spare = s;
+  }
+  if (!s->in_batch) {
+    s->in_batch = 1;
+    p->batch[p->nbatch++] = s;
+  }
+  if (++p->npending >= RELEASE_BATCH || p->nbatch == RELEASE_BATCH) release_batch(p);
 }
 
 void eddy__stacks_destroy(eddy_loop *loop) {
