@@ -197,6 +197,12 @@ int eddy__park_end(eddy__wait *w, void *from_ctx, void *from_data) {
   return park_finish(w);
 }
 
+/* The public header's name for it (eddy/chan.h): the wait record is the
+ * ticket's first member. */
+EDDY_API int eddy__park_ticket_end(eddy__park_ticket *tk, void *from_ctx, void *from_data) {
+  return eddy__park_end((eddy__wait *)(void *)tk->wait, from_ctx, from_data);
+}
+
 /* ------------------------------------------------------------- spawn */
 
 static void task_entry(eddy__transfer tr);

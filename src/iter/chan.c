@@ -133,8 +133,9 @@ _Static_assert(sizeof(((eddy__park_ticket *)0)->wait) >= sizeof(eddy__wait),
 
 /* A send or receive that must wait: queued in `q` with its ticket's wait
  * record, then parked; returns the context to switch to (see chan.h). */
-static void *wait_begin(eddy_node *q, void *item, eddy_time_t deadline, eddy_task *t,
-                        const char *what, void *pc, eddy__park_ticket *tk, int *rc) {
+static inline void *wait_begin(eddy_node *q, void *item, eddy_time_t deadline, const char *what,
+                               void *pc, eddy__park_ticket *tk, int *rc) {
+  eddy_task *t = eddy__self();
   eddy__wait *w = (eddy__wait *)(void *)tk->wait;
   eddy__wait_init(w, t);
   w->data = item;
@@ -142,9 +143,65 @@ static void *wait_begin(eddy_node *q, void *item, eddy_time_t deadline, eddy_tas
   tk->self = t;
   return eddy__park_begin(w, deadline, what, pc, rc);
 }
+static __attribute__((noinline)) void *send_wait(eddy_chan *ch, const void *item,
+                                                 eddy_time_t deadline, eddy__park_ticket *tk,
+                                                 int *rc, void *pc) {
+  return wait_begin(&ch->senders, (void *)item, deadline, "send", pc, tk, rc);
+}
+static __attribute__((noinline)) void *recv_wait(eddy_chan *ch, void *item, eddy_time_t deadline,
+                                                 eddy__park_ticket *tk, int *rc, void *pc) {
+  return wait_begin(&ch->receivers, item, deadline, "recv", pc, tk, rc);
+}
+
+/* Copy a small item without a call, or say it is not small. */
+static inline int copy_small(void *dst, const void *src, size_t n) {
+  switch (n) {
+  case 4: memcpy(dst, src, 4); return 1;
+  case 8: memcpy(dst, src, 8); return 1;
+  case 16: memcpy(dst, src, 16); return 1;
+  default: return 0;
+  }
+}
+
+/* The common transfers, where a task on the other side is waiting or the
+ * ring can take or give the item, are tried first by code that needs no
+ * stack frame; everything else (errors, closing, growth, waiting) is in
+ * the _slow functions. No scope of the loop cancelled: nothing to check. */
+static __attribute__((noinline)) void *send_begin_slow(eddy_chan *ch, const void *item,
+                                                       eddy_time_t deadline,
+                                                       eddy__park_ticket *tk, int *rc,
+                                                       void *pc);
+static __attribute__((noinline)) void *recv_begin_slow(eddy_chan *ch, void *item,
+                                                       eddy_time_t deadline,
+                                                       eddy__park_ticket *tk, int *rc,
+                                                       void *pc);
 
 EDDY_API void *eddy__chan_send_begin(eddy_chan *ch, const void *item, eddy_time_t deadline,
                                      eddy__park_ticket *tk, int *rc) {
+  eddy_task *t = eddy__self();
+  if (likely(t && t->loop->ncancelled == 0 && ch && item && !ch->closed && ch->nrx > 0)) {
+    if (!eddy__list_empty(&ch->receivers)) {
+      eddy__wait *w = eddy__container_of(ch->receivers.next, eddy__wait, node);
+      if (copy_small(w->data, item, ch->item)) {
+        eddy__wake(w, 0);
+        *rc = 0;
+        return NULL;
+      }
+    } else if (!ch->unbounded && ch->len < ch->cap) {
+      if (copy_small(SLOT(ch, ch->len), item, ch->item)) {
+        ch->len++;
+        *rc = 0;
+        return NULL;
+      }
+    } else if (!ch->unbounded) { /* full: wait */
+      return send_wait(ch, item, deadline, tk, rc, __builtin_return_address(0));
+    }
+  }
+  return send_begin_slow(ch, item, deadline, tk, rc, __builtin_return_address(0));
+}
+
+static void *send_begin_slow(eddy_chan *ch, const void *item, eddy_time_t deadline,
+                             eddy__park_ticket *tk, int *rc, void *pc) {
   eddy_task *t;
   int r = eddy__checkpoint(&t);
   if (!r && (!ch || !item)) r = -EINVAL;
@@ -153,13 +210,10 @@ EDDY_API void *eddy__chan_send_begin(eddy_chan *ch, const void *item, eddy_time_
     *rc = r;
     return NULL;
   }
-  return wait_begin(&ch->senders, (void *)item, deadline, t, "send",
-                    __builtin_return_address(0), tk, rc);
+  (void)t;
+  return send_wait(ch, item, deadline, tk, rc, pc);
 }
 
-EDDY_API int eddy__park_ticket_end(eddy__park_ticket *tk, void *from_ctx, void *from_data) {
-  return eddy__park_end((eddy__wait *)(void *)tk->wait, from_ctx, from_data);
-}
 
 /* The whole operation, for callers that take the function's address. */
 EDDY_API int eddy_chan_send(eddy_chan *ch, const void *item, eddy_time_t deadline) {
@@ -197,6 +251,31 @@ EDDY_API int eddy_chan_try_recv(eddy_chan *ch, void *item) {
 
 EDDY_API void *eddy__chan_recv_begin(eddy_chan *ch, void *item, eddy_time_t deadline,
                                      eddy__park_ticket *tk, int *rc) {
+  eddy_task *t = eddy__self();
+  if (likely(t && t->loop->ncancelled == 0 && ch && item && ch->closed != 2)) {
+    if (ch->len) {
+      if (eddy__list_empty(&ch->senders) && copy_small(item, SLOT(ch, 0), ch->item)) {
+        ch->head = next_head(ch);
+        ch->len--;
+        *rc = 0;
+        return NULL;
+      }
+    } else if (!eddy__list_empty(&ch->senders)) {
+      eddy__wait *w = eddy__container_of(ch->senders.next, eddy__wait, node);
+      if (copy_small(item, w->data, ch->item)) {
+        eddy__wake(w, 0);
+        *rc = 0;
+        return NULL;
+      }
+    } else if (!ch->closed) { /* empty: wait */
+      return recv_wait(ch, item, deadline, tk, rc, __builtin_return_address(0));
+    }
+  }
+  return recv_begin_slow(ch, item, deadline, tk, rc, __builtin_return_address(0));
+}
+
+static void *recv_begin_slow(eddy_chan *ch, void *item, eddy_time_t deadline,
+                             eddy__park_ticket *tk, int *rc, void *pc) {
   eddy_task *t;
   int r = eddy__checkpoint(&t);
   if (!r && (!ch || !item)) r = -EINVAL;
@@ -205,8 +284,8 @@ EDDY_API void *eddy__chan_recv_begin(eddy_chan *ch, void *item, eddy_time_t dead
     *rc = r;
     return NULL;
   }
-  return wait_begin(&ch->receivers, item, deadline, t, "recv", __builtin_return_address(0),
-                    tk, rc);
+  (void)t;
+  return recv_wait(ch, item, deadline, tk, rc, pc);
 }
 
 EDDY_API int eddy_chan_recv(eddy_chan *ch, void *item, eddy_time_t deadline) {
