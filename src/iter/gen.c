@@ -131,7 +131,9 @@ static inline int resumed(eddy_gen *g) {
   return inj;
 }
 
-EDDY_API void *eddy__gen_yield_begin(eddy_gen *g, const void *item, int *rc) {
+/* Every case of eddy__gen_yield_begin but the common one, apart so that
+ * the common one runs without a stack frame. */
+static __attribute__((noinline)) void *yield_begin_slow(eddy_gen *g, const void *item, int *rc) {
   eddy_task *t = eddy__self();
   if (unlikely(!g || !t || t->active != &g->coro)) {
     *rc = -EINVAL;
@@ -150,8 +152,28 @@ EDDY_API void *eddy__gen_yield_begin(eddy_gen *g, const void *item, int *rc) {
   if (g->out && item && g->item_size) eddy__copy_item(g->out, item, g->item_size);
   g->item_ready = 1;
   g->state = G_SUSPENDED;
+  eddy__coro_switch(g->back, NULL);
+  *rc = resumed(g);
+  return NULL;
+}
+
+EDDY_API void *eddy__gen_yield_begin(eddy_gen *g, const void *item, int *rc) {
 #if defined(EDDY__INLINE_SWITCH_USABLE) && !defined(EDDY__ASAN)
-  if (likely(!t->loop->fp_env_per_task)) {
+  eddy_task *t = eddy__self();
+  if (likely(g && t && t->active == &g->coro && !g->closing && t->scope == g->scope_at_resume &&
+             !t->loop->fp_env_per_task)) {
+    void *out = g->out;
+    size_t n = g->item_size;
+    if (out && item && n) {
+      switch (n) { /* the sizes items usually have, without a call */
+      case 4: memcpy(out, item, 4); break;
+      case 8: memcpy(out, item, 8); break;
+      case 16: memcpy(out, item, 16); break;
+      default: return yield_begin_slow(g, item, rc);
+      }
+    }
+    g->item_ready = 1;
+    g->state = G_SUSPENDED;
     /* the caller switches: the bookkeeping of eddy__coro_switch, split */
     eddy__coro *to = g->back;
     t->coro_prev = t->active;
@@ -159,9 +181,7 @@ EDDY_API void *eddy__gen_yield_begin(eddy_gen *g, const void *item, int *rc) {
     return to->ctx;
   }
 #endif
-  eddy__coro_switch(g->back, NULL);
-  *rc = resumed(g);
-  return NULL;
+  return yield_begin_slow(g, item, rc);
 }
 
 EDDY_API int eddy__gen_yield_end(eddy_gen *g, void *from) {
