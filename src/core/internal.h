@@ -165,7 +165,6 @@ struct eddy_loop {
   eddy_task *current;
   eddy_node runq;
   eddy__heap timers;
-  size_t nready;
   /* backend (src/backend): epoll's set, or io_uring's ring in backend_data */
   const struct eddy__backend *backend;
   void *backend_data;
@@ -257,7 +256,6 @@ static inline void eddy__make_ready(eddy_task *t) {
   eddy_loop *loop = t->loop;
   t->state = EDDY__READY;
   eddy__list_push_back(&loop->runq, &t->runq);
-  loop->nready++;
 }
 /* Make a parked task ready with `result`, unlinking its wait record. */
 static inline void eddy__wake(eddy__wait *w, int result) {

@@ -148,8 +148,7 @@ static void run_loop(eddy_loop *loop) {
   for (;;) {
     eddy_node *n;
     while ((n = eddy__list_pop_front(&loop->runq)) != NULL) {
-      loop->nready--;
-      eddy__resume(loop, eddy__container_of(n, eddy_task, runq));
+        eddy__resume(loop, eddy__container_of(n, eddy_task, runq));
       if (unlikely(++loop->since_poll >= EDDY__POLL_EVERY)) break;
     }
     loop->since_poll = 0;

@@ -47,7 +47,6 @@ static inline __attribute__((always_inline)) int handoff(eddy_loop *loop, eddy_t
   if (n != &loop->runq && loop->since_poll < EDDY__POLL_EVERY) {
     loop->since_poll++;
     eddy__node_unlink(n);
-    loop->nready--;
     eddy_task *next = eddy__container_of(n, eddy_task, runq);
     next->state = EDDY__RUNNING;
     if (next == t) return 0;
@@ -181,7 +180,6 @@ void *eddy__park_begin(eddy__wait *w, eddy_time_t deadline, const char *what, vo
     t->state = EDDY__WAITING;
     loop->since_poll++;
     eddy__node_unlink(n);
-    loop->nready--;
     eddy_task *next = eddy__container_of(n, eddy_task, runq);
     next->state = EDDY__RUNNING;
     loop->current = next;
@@ -489,7 +487,9 @@ EDDY_API void eddy_dump(void *file) {
     fprintf(f, "eddy: no loop on this thread\n");
     return;
   }
-  fprintf(f, "eddy: %zu live task(s), %zu ready\n", loop->live, loop->nready);
+  size_t ready = 0; /* counted here, not kept up on every hand-off */
+  for (eddy_node *n = loop->runq.next; n != &loop->runq; n = n->next) ready++;
+  fprintf(f, "eddy: %zu live task(s), %zu ready\n", loop->live, ready);
   for (eddy_node *n = loop->all.next; n != &loop->all; n = n->next) {
     eddy_task *t = eddy__container_of(n, eddy_task, all);
     fprintf(f, "  task %llu '%s' %s, spawned at %s:%d",
