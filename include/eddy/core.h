@@ -39,6 +39,10 @@ typedef struct eddy_loop_opts {
   int backend;            /* EDDY_BACKEND_*; AUTO (0) lets the environment
                            * variable EDDY_BACKEND (epoll, io_uring, auto)
                            * choose */
+  eddy_time_t busy_poll;  /* io_uring: before sleeping for I/O, watch the ring
+                           * this long (ns) for work that arrives meanwhile,
+                           * without a system call; 0: never (see
+                           * docs/guide-io.md, "Busy polling") */
 } eddy_loop_opts;
 
 /* I/O backends. AUTO: io_uring where the kernel offers what makes it pay
