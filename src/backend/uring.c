@@ -32,10 +32,13 @@
  * host) costs the sender more than a small request costs the server. The
  * spin adapts: once one finds nothing, the loop stops spinning until a
  * sleep ends within the spin time again, so an idle or lightly loaded loop
- * sleeps at once. */
+ * sleeps at once. Nor does it spin while other threads want its CPU (see
+ * contention_check). */
 #include "backend.h"
 
+#include <fcntl.h>
 #include <liburing.h>
+#include <stdio.h>
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
@@ -67,6 +70,10 @@ typedef struct ring {
   maccept *orphans; /* closed outside a task while the kernel held them */
   eddy_time_t spin; /* busy polling: the most to spin before sleeping */
   int spin_on;      /* the last spin, or the last sleep, was short */
+  eddy_time_t no_spin_until; /* the CPU was wanted by others lately */
+  int schedstat;    /* /proc/thread-self/schedstat, or -1 */
+  eddy_time_t window;        /* start of the contention window */
+  unsigned long long waited; /* run-queue wait (ns) at its start */
 } ring;
 
 /* A listener's multishot accept: connections the kernel accepted, queued
@@ -162,6 +169,7 @@ static void uring_fini(eddy_loop *loop) {
   ring *r = ring_of(loop);
   if (!r) return;
   if (r->up) io_uring_queue_exit(&r->ring); /* ends every request */
+  if (r->spin && r->schedstat >= 0) close(r->schedstat);
   while (r->orphans) {
     maccept *m = r->orphans;
     r->orphans = m->next_orphan;
@@ -203,10 +211,10 @@ static int work_ready(ring *r) {
 /* Busy polling (see the top of the file): submit what is queued, then spin
  * until work is ready or the spin time (or the poll's timeout) runs out.
  * Returns the timeout left for the poll: 0 when work came. */
-static eddy_time_t spin(ring *r, eddy_time_t timeout) {
+static eddy_time_t spin(ring *r, eddy_time_t timeout, eddy_time_t t0) {
   io_uring_submit(&r->ring);
   eddy_time_t lim = timeout > 0 && timeout < r->spin ? timeout : r->spin;
-  eddy_time_t t0 = eddy_now(), spent = 0;
+  eddy_time_t spent = 0;
   for (unsigned i = 1;; i++) {
     if (work_ready(r)) return 0;
 #if defined(__x86_64__) || defined(__i386__)
@@ -221,13 +229,46 @@ static eddy_time_t spin(ring *r, eddy_time_t timeout) {
   return timeout > spent ? timeout - spent : 0;
 }
 
+#define CONTENTION_WINDOW EDDY_MSEC(20)
+#define CONTENTION_HOLD EDDY_MSEC(200)
+
+/* The time this thread has spent runnable but waiting for a CPU (the
+ * scheduler's run_delay), or 0 if the kernel does not say. */
+static unsigned long long run_queue_wait(ring *r) {
+  char b[96];
+  unsigned long long oncpu, waited;
+  if (r->schedstat < 0) return 0;
+  ssize_t n = pread(r->schedstat, b, sizeof b - 1, 0);
+  if (n <= 0) return 0;
+  b[n] = 0;
+  return sscanf(b, "%llu %llu", &oncpu, &waited) == 2 ? waited : 0;
+}
+
+/* Once per window: was this thread kept waiting for its CPU for more than
+ * a tenth of it? Then another thread shares the CPU, and spinning would
+ * only burn the CPU time the scheduler grants us, time we then lack when
+ * work comes; worse, a task that sleeps is let back in at once when woken,
+ * where one that spins waits for its turn. So no spinning for a while
+ * (longer than a window: a loop that stops spinning stops being kept
+ * waiting, which says nothing about its company). Without such company
+ * the thread waits almost never (a kernel thread now and then). */
+static void contention_check(ring *r, eddy_time_t now) {
+  unsigned long long waited = run_queue_wait(r);
+  if ((waited - r->waited) * 10 > (unsigned long long)(now - r->window))
+    r->no_spin_until = now + CONTENTION_HOLD;
+  r->waited = waited;
+  r->window = now;
+}
+
 static int uring_poll(eddy_loop *loop, eddy_time_t timeout) {
   ring *r = ring_of(loop);
   if (unlikely(!r->evfd_armed)) arm_evfd(loop, r);
   eddy_time_t slept_from = -1;
   if (r->spin && timeout != 0 && !loop->virtual_clock) {
-    if (r->spin_on) timeout = spin(r, timeout);
-    else slept_from = eddy_now();
+    eddy_time_t now = eddy_now();
+    if (now - r->window >= CONTENTION_WINDOW) contention_check(r, now);
+    if (r->spin_on && now >= r->no_spin_until) timeout = spin(r, timeout, now);
+    else slept_from = now;
   }
   if (timeout == 0 || loop->virtual_clock) {
     io_uring_submit_and_get_events(&r->ring);
@@ -258,8 +299,11 @@ static void uring_busy_poll(eddy_loop *loop, eddy_time_t ns) {
   ring *r = ring_of(loop);
   /* only where the kernel flags queued task work in the ring */
   if (!(r->ring.flags & IORING_SETUP_TASKRUN_FLAG)) return;
+  r->schedstat = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
   r->spin = ns;
   r->spin_on = 1;
+  r->window = eddy_now();
+  r->waited = run_queue_wait(r);
 }
 
 static void cancel_op(ring *r, uop *o) {
