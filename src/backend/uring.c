@@ -245,7 +245,10 @@ static unsigned long long run_queue_wait(ring *r) {
 }
 
 /* Once per window: was this thread kept waiting for its CPU for more than
- * a tenth of it? Then another thread shares the CPU, and spinning would
+ * a quarter of it? Then another thread shares the CPU in earnest (a
+ * spinner sharing with a thread that never sleeps waits about half the
+ * time; a neighbour that runs now and then costs a little either way, and
+ * it is let in whenever it wakes, spinning or not), and spinning would
  * only burn the CPU time the scheduler grants us, time we then lack when
  * work comes; worse, a task that sleeps is let back in at once when woken,
  * where one that spins waits for its turn. So no spinning for a while
@@ -254,7 +257,7 @@ static unsigned long long run_queue_wait(ring *r) {
  * the thread waits almost never (a kernel thread now and then). */
 static void contention_check(ring *r, eddy_time_t now) {
   unsigned long long waited = run_queue_wait(r);
-  if ((waited - r->waited) * 10 > (unsigned long long)(now - r->window))
+  if ((waited - r->waited) * 4 > (unsigned long long)(now - r->window))
     r->no_spin_until = now + CONTENTION_HOLD;
   r->waited = waited;
   r->window = now;
