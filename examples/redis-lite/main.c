@@ -6,8 +6,12 @@
  *
  * where commands() is an iterator over the connection's buffered bytes.
  * Its next() parses the next command already buffered; only when none is
- * complete does it send the replies gathered so far (one write for a
- * whole pipelined batch) and read more (one read for the next batch).
+ * complete, and the stream holds no more received bytes, does it send the
+ * replies gathered so far (one write for a whole pipelined batch) and read
+ * more (one receive for the next batch). The loop busy-polls briefly
+ * before sleeping (--busy-poll-us; see eddy_loop_opts.busy_poll): under
+ * load the next batch usually arrives within microseconds, and catching it
+ * awake spares the client's send a wake-up of this CPU.
  * A periodic task sweeps expired keys; SIGINT/SIGTERM cancel the group,
  * every connection closes, and the keyspace is freed.
  *
@@ -35,16 +39,18 @@ static int flush(client *c) {
   return r;
 }
 
-/* Room to read into: compact, then grow up to the pending-command limit. */
-static int make_room(client *c) {
+/* Room to read `want` bytes into: compact (when the room at the back is
+ * short of them), then grow up to the pending-command limit (only when
+ * full: a command larger than the buffer). */
+static int make_room(client *c, size_t want) {
   if (c->start == c->end) c->start = c->end = 0;
-  if (c->end < c->cap) return 0;
+  if (c->cap - c->end >= want) return 0;
   if (c->start) {
     memmove(c->in, c->in + c->start, c->end - c->start);
     c->end -= c->start;
     c->start = 0;
-    return 0;
   }
+  if (c->end < c->cap) return 0;
   size_t max = c->srv->cfg.lim.max_command;
   if (c->cap >= max) return -EMSGSIZE;
   size_t ncap = c->cap * 2 > max ? max : c->cap * 2;
@@ -72,31 +78,39 @@ static int commands_next(eddy_iter *it, void *item) {
       }
       if (r == RESP_ENOMEM) return -ENOMEM;
     }
-    /* no complete command buffered: the batch is over */
-    int r = flush(c);
-    if (r) return r;
-    if (c->start == c->end && c->cap > IN_INITIAL) { /* a big command passed */
-      char *in = realloc(c->in, IN_INITIAL);
-      if (in) {
-        c->in = in;
-        c->cap = IN_INITIAL;
+    /* No complete command here. If the stream holds more bytes (received
+     * with the ones parsed, but more than the room we had), take them
+     * first: the batch is not over, and its replies go out together. */
+    size_t more = eddy_stream_buffered(c->s);
+    int r;
+    if (!more) { /* the batch is over: send its replies, then read */
+      if ((r = flush(c))) return r;
+      if (c->start == c->end && c->cap > IN_INITIAL) { /* a big command passed */
+        char *in = realloc(c->in, IN_INITIAL);
+        if (in) {
+          c->in = in;
+          c->cap = IN_INITIAL;
+        }
+        resp_parser_trim(&c->p);
       }
-      resp_parser_trim(&c->p);
     }
-    if ((r = make_room(c))) {
+    if ((r = make_room(c, more ? more : 1))) {
       if (r == -EMSGSIZE)
         resp_out_error(&c->out, "ERR Protocol error: command larger than the pending command limit");
       return r;
     }
-    /* Wait for one byte (0, EDDY_DONE or an error: unambiguous, unlike
-     * eddy_stream_read, whose count of 1 reads as EDDY_DONE), then take
-     * whatever else the same recv brought, without another system call. */
-    if ((r = eddy_stream_read_exact(c->s, c->in + c->end, 1, EDDY_FOREVER))) return r;
-    c->end++;
-    size_t more = eddy_stream_buffered(c->s);
+    if (!more) {
+      /* Wait for one byte (0, EDDY_DONE or an error: unambiguous, unlike
+       * eddy_stream_read, whose count of 1 reads as EDDY_DONE), then take
+       * whatever else the same receive brought, without another one. */
+      if ((r = eddy_stream_read_exact(c->s, c->in + c->end, 1, EDDY_FOREVER))) return r;
+      c->end++;
+      more = eddy_stream_buffered(c->s);
+    }
     if (more > c->cap - c->end) more = c->cap - c->end;
-    if (more && eddy_stream_read_exact(c->s, c->in + c->end, more, EDDY_FOREVER) == 0)
+    if (more && (r = eddy_stream_read_exact(c->s, c->in + c->end, more, EDDY_FOREVER)) == 0)
       c->end += more;
+    else if (more) return r;
   }
 }
 
@@ -259,6 +273,8 @@ static void usage(FILE *f) {
           "  --max-command N   bytes of one pending command (default 67108864)\n"
           "  --max-output N    reply bytes gathered before a mid-batch write (default 65536)\n"
           "  --sweep-ms N      period of the expired-key sweep (default 100)\n"
+          "  --busy-poll-us N  under load, watch for requests this long before\n"
+          "                    sleeping (io_uring; default 20, 0: never)\n"
           "  --help            this text\n"
           "SIGINT or SIGTERM shuts the server down gracefully.\n");
 }
@@ -279,6 +295,7 @@ int main(int argc, char **argv) {
       .max_clients = 10000,
       .max_output = 64 * 1024,
       .sweep_ms = 100,
+      .busy_poll_us = 20,
       .lim = {.max_bulk = 16u << 20, .max_args = 1u << 20, .max_inline = 64 * 1024,
               .max_command = 64u << 20},
   };
@@ -286,7 +303,7 @@ int main(int argc, char **argv) {
       {"port", 1, 0, 'p'},       {"bind", 1, 0, 'b'},        {"max-clients", 1, 0, 'c'},
       {"max-bulk", 1, 0, 'B'},   {"max-args", 1, 0, 'a'},    {"max-inline", 1, 0, 'i'},
       {"max-command", 1, 0, 'm'}, {"max-output", 1, 0, 'o'}, {"sweep-ms", 1, 0, 's'},
-      {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
+      {"busy-poll-us", 1, 0, 'P'}, {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "p:b:h", longopts, NULL)) != -1) {
     size_t v = 0;
@@ -312,9 +329,10 @@ int main(int argc, char **argv) {
     case 'm': srv.cfg.lim.max_command = v; break;
     case 'o': srv.cfg.max_output = v; break;
     case 's': srv.cfg.sweep_ms = v > 0 && v < 1000000 ? (int)v : -1; break;
+    case 'P': srv.cfg.busy_poll_us = v <= 1000000 ? (int)v : -1; break;
     }
   }
-  if (optind < argc || srv.cfg.port < 0 || srv.cfg.sweep_ms < 0 || !srv.cfg.lim.max_args ||
+  if (optind < argc || srv.cfg.port < 0 || srv.cfg.sweep_ms < 0 || srv.cfg.busy_poll_us < 0 || !srv.cfg.lim.max_args ||
       srv.cfg.lim.max_command < 1024 || srv.cfg.lim.max_inline >= srv.cfg.lim.max_command ||
       srv.cfg.max_output < 1024 || !srv.cfg.max_clients) {
     fprintf(stderr, "redis-lite: bad arguments (max-command >= 1024 and > max-inline, "
@@ -327,7 +345,7 @@ int main(int argc, char **argv) {
   ht_seed(seed);
   db_init(&srv.db, seed >> 1);
   cmd_init();
-  eddy_loop_opts lo = {.grace = EDDY_SEC(1)};
+  eddy_loop_opts lo = {.grace = EDDY_SEC(1), .busy_poll = EDDY_USEC(srv.cfg.busy_poll_us)};
   int r = eddy_run_opts(main_task, &srv, &lo);
   db_fini(&srv.db);
   return r < 0 ? 1 : r;

@@ -14,6 +14,7 @@ typedef struct server_cfg {
   size_t max_clients;
   size_t max_output;  /* reply bytes buffered before a mid-batch flush */
   int sweep_ms;       /* period of the expiry sweep */
+  int busy_poll_us;   /* the loop's busy polling (eddy_loop_opts.busy_poll) */
   resp_limits lim;
 } server_cfg;
 

@@ -46,6 +46,10 @@ typedef struct eddy_loop_opts {
                            * default): it belongs to the thread, as in Go,
                            * Tokio, Node and asyncio, and a task that
                            * changes it changes it for all */
+  eddy_time_t busy_poll;  /* io_uring: before sleeping for I/O, watch the ring
+                           * this long (ns) for work that arrives meanwhile,
+                           * without a system call; 0: never (see
+                           * docs/guide-io.md, "Busy polling") */
 } eddy_loop_opts;
 
 /* I/O backends. AUTO: io_uring where the kernel offers what makes it pay

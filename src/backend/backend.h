@@ -82,12 +82,18 @@ typedef struct eddy__backend {
   /* Retire the state: queued connections are closed; waits for the
    * kernel to let go of the request when called from a task. */
   void (*accept_close)(eddy_loop *loop, void *state);
+  /* Spin up to ns before sleeping in poll (eddy_loop_opts.busy_poll);
+   * NULL: this backend cannot watch for work without a system call. */
+  void (*busy_poll)(eddy_loop *loop, eddy_time_t ns);
 } eddy__backend;
 
 extern const eddy__backend eddy__backend_epoll;
 #ifdef EDDY_HAVE_URING
 extern const eddy__backend eddy__backend_uring;
 #endif
+
+/* Pass eddy_loop_opts.busy_poll to the backend, if it can spin (select.c). */
+void eddy__poller_busy_poll(eddy_loop *loop, eddy_time_t ns);
 
 /* Helpers every backend's poll uses (select.c). */
 void eddy__evfd_drain(eddy_loop *loop);

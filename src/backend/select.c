@@ -55,6 +55,11 @@ int eddy__poller_init(eddy_loop *loop, int which) {
   return eddy__backend_epoll.init(loop);
 }
 
+void eddy__poller_busy_poll(eddy_loop *loop, eddy_time_t ns) {
+  if (ns > 0 && loop->backend && loop->backend->busy_poll)
+    loop->backend->busy_poll(loop, ns);
+}
+
 void eddy__poller_fini(eddy_loop *loop) {
   if (loop->backend) loop->backend->fini(loop);
   if (loop->evfd >= 0) eddy__sys_close(loop->evfd);

@@ -20,10 +20,25 @@
  * Readiness (eddy_wait_fd, watches) is a one-shot poll request per wait;
  * streams, files and listeners use whole operations (->call) instead, so a
  * busy connection costs no system call of its own: its receives and sends
- * ride on the loop's one io_uring_enter per turn. */
+ * ride on the loop's one io_uring_enter per turn.
+ *
+ * Busy polling (eddy_loop_opts.busy_poll): before sleeping, the loop may
+ * watch the ring for a while. The kernel raises IORING_SQ_TASKRUN in the
+ * shared ring flags as soon as work is queued for us (a receive's data came,
+ * a send finished), so the watch is a load in user space, no system call.
+ * Work that arrives during the spin is taken at once, and the peer whose
+ * send made it never has to wake a sleeping CPU: under a virtual machine
+ * that wake-up (an inter-processor interrupt, the vCPU rescheduled on the
+ * host) costs the sender more than a small request costs the server. The
+ * spin adapts: once one finds nothing, the loop stops spinning until a
+ * sleep ends within the spin time again, so an idle or lightly loaded loop
+ * sleeps at once. Nor does it spin while other threads want its CPU (see
+ * contention_check). */
 #include "backend.h"
 
+#include <fcntl.h>
 #include <liburing.h>
+#include <stdio.h>
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
@@ -53,6 +68,12 @@ typedef struct ring {
   int up;         /* io_uring_queue_init succeeded */
   int evfd_armed; /* the eventfd poll is live */
   maccept *orphans; /* closed outside a task while the kernel held them */
+  eddy_time_t spin; /* busy polling: the most to spin before sleeping */
+  int spin_on;      /* the last spin, or the last sleep, was short */
+  eddy_time_t no_spin_until; /* the CPU was wanted by others lately */
+  int schedstat;    /* /proc/thread-self/schedstat, or -1 */
+  eddy_time_t window;        /* start of the contention window */
+  unsigned long long waited; /* run-queue wait (ns) at its start */
 } ring;
 
 /* A listener's multishot accept: connections the kernel accepted, queued
@@ -122,7 +143,7 @@ static int uring_init(eddy_loop *loop) {
   struct io_uring_params p;
   memset(&p, 0, sizeof p);
   p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-            IORING_SETUP_CQSIZE;
+            IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_CQSIZE;
   p.cq_entries = CQ_ENTRIES;
   int rc = io_uring_queue_init_params(SQ_ENTRIES, &r->ring, &p);
   if (rc == -EINVAL) { /* before 6.1: no deferred task work */
@@ -148,6 +169,7 @@ static void uring_fini(eddy_loop *loop) {
   ring *r = ring_of(loop);
   if (!r) return;
   if (r->up) io_uring_queue_exit(&r->ring); /* ends every request */
+  if (r->spin && r->schedstat >= 0) close(r->schedstat);
   while (r->orphans) {
     maccept *m = r->orphans;
     r->orphans = m->next_orphan;
@@ -179,9 +201,78 @@ static void complete(eddy_loop *loop, ring *r, struct io_uring_cqe *cqe,
   if (o->w.task->wait == &o->w) eddy__wake(&o->w, 0);
 }
 
+/* Work is waiting: completions to reap, or task work the kernel queued
+ * (which runs, and posts its completions, when we next enter). */
+static int work_ready(ring *r) {
+  return io_uring_cq_ready(&r->ring) ||
+         (IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_TASKRUN);
+}
+
+/* Busy polling (see the top of the file): submit what is queued, then spin
+ * until work is ready or the spin time (or the poll's timeout) runs out.
+ * Returns the timeout left for the poll: 0 when work came. */
+static eddy_time_t spin(ring *r, eddy_time_t timeout, eddy_time_t t0) {
+  io_uring_submit(&r->ring);
+  eddy_time_t lim = timeout > 0 && timeout < r->spin ? timeout : r->spin;
+  eddy_time_t spent = 0;
+  for (unsigned i = 1;; i++) {
+    if (work_ready(r)) return 0;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+    if (i % 32 == 0 && (spent = eddy_now() - t0) >= lim) break;
+  }
+  r->spin_on = 0; /* nothing came: sleep at once until traffic is dense */
+  if (timeout < 0) return timeout;
+  return timeout > spent ? timeout - spent : 0;
+}
+
+#define CONTENTION_WINDOW EDDY_MSEC(20)
+#define CONTENTION_HOLD EDDY_MSEC(200)
+
+/* The time this thread has spent runnable but waiting for a CPU (the
+ * scheduler's run_delay), or 0 if the kernel does not say. */
+static unsigned long long run_queue_wait(ring *r) {
+  char b[96];
+  unsigned long long oncpu, waited;
+  if (r->schedstat < 0) return 0;
+  ssize_t n = pread(r->schedstat, b, sizeof b - 1, 0);
+  if (n <= 0) return 0;
+  b[n] = 0;
+  return sscanf(b, "%llu %llu", &oncpu, &waited) == 2 ? waited : 0;
+}
+
+/* Once per window: was this thread kept waiting for its CPU for more than
+ * a quarter of it? Then another thread shares the CPU in earnest (a
+ * spinner sharing with a thread that never sleeps waits about half the
+ * time; a neighbour that runs now and then costs a little either way, and
+ * it is let in whenever it wakes, spinning or not), and spinning would
+ * only burn the CPU time the scheduler grants us, time we then lack when
+ * work comes; worse, a task that sleeps is let back in at once when woken,
+ * where one that spins waits for its turn. So no spinning for a while
+ * (longer than a window: a loop that stops spinning stops being kept
+ * waiting, which says nothing about its company). Without such company
+ * the thread waits almost never (a kernel thread now and then). */
+static void contention_check(ring *r, eddy_time_t now) {
+  unsigned long long waited = run_queue_wait(r);
+  if ((waited - r->waited) * 4 > (unsigned long long)(now - r->window))
+    r->no_spin_until = now + CONTENTION_HOLD;
+  r->waited = waited;
+  r->window = now;
+}
+
 static int uring_poll(eddy_loop *loop, eddy_time_t timeout) {
   ring *r = ring_of(loop);
   if (unlikely(!r->evfd_armed)) arm_evfd(loop, r);
+  eddy_time_t slept_from = -1;
+  if (r->spin && timeout != 0 && !loop->virtual_clock) {
+    eddy_time_t now = eddy_now();
+    if (now - r->window >= CONTENTION_WINDOW) contention_check(r, now);
+    if (r->spin_on && now >= r->no_spin_until) timeout = spin(r, timeout, now);
+    else slept_from = now;
+  }
   if (timeout == 0 || loop->virtual_clock) {
     io_uring_submit_and_get_events(&r->ring);
   } else {
@@ -193,6 +284,7 @@ static int uring_poll(eddy_loop *loop, eddy_time_t timeout) {
     }
     struct io_uring_cqe *cqe;
     io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1, tp, NULL);
+    if (slept_from >= 0 && eddy_now() - slept_from < r->spin) r->spin_on = 1;
   }
   unsigned head, n = 0;
   int submitted = 0;
@@ -204,6 +296,17 @@ static int uring_poll(eddy_loop *loop, eddy_time_t timeout) {
   io_uring_cq_advance(&r->ring, n);
   eddy__poll_after(loop, (int)n, timeout, submitted);
   return (int)n;
+}
+
+static void uring_busy_poll(eddy_loop *loop, eddy_time_t ns) {
+  ring *r = ring_of(loop);
+  /* only where the kernel flags queued task work in the ring */
+  if (!(r->ring.flags & IORING_SETUP_TASKRUN_FLAG)) return;
+  r->schedstat = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+  r->spin = ns;
+  r->spin_on = 1;
+  r->window = eddy_now();
+  r->waited = run_queue_wait(r);
 }
 
 static void cancel_op(ring *r, uop *o) {
@@ -563,4 +666,5 @@ const eddy__backend eddy__backend_uring = {
     .call = uring_call,
     .accept = uring_accept,
     .accept_close = uring_accept_close,
+    .busy_poll = uring_busy_poll,
 };

@@ -11,6 +11,7 @@
  * a queue operation, not an epoll_wait. */
 
 #include "internal.h"
+#include "../backend/backend.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -193,7 +194,9 @@ static int loop_init(eddy_loop *loop, const eddy_loop_opts *o) {
   loop->epfd = -1;
   loop->sub_tail = &loop->sub_head;
   pthread_mutex_init(&loop->sub_mu, NULL);
-  return eddy__poller_init(loop, o ? o->backend : EDDY_BACKEND_AUTO);
+  int r = eddy__poller_init(loop, o ? o->backend : EDDY_BACKEND_AUTO);
+  if (r == 0 && o) eddy__poller_busy_poll(loop, o->busy_poll);
+  return r;
 }
 
 static void loop_fini(eddy_loop *loop) {

@@ -91,6 +91,10 @@ EDDY_API size_t eddy_stream_discard(eddy_stream *s, size_t n) {
 /* Make room at the end of the buffer: compact, then grow up to max.
  * Returns 0, -EMSGSIZE (full at max) or -ENOMEM. */
 static int make_room(eddy_stream *s) {
+  /* Everything consumed: start over at the front (free), so the next read
+   * is offered the whole buffer. Otherwise the end creeps to the back, and
+   * every so often a read is offered a sliver and cuts a batch in two. */
+  if (s->start == s->end) s->start = s->end = 0;
   if (s->end < s->cap) return 0;
   if (s->start > 0) {
     memmove(s->buf, s->buf + s->start, s->end - s->start);

@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -616,6 +617,75 @@ def t_valgrind_workload(sv):
     sv.cli("lpush", "keep-list", "v")
 
 
+def data_segments_in(s):
+    """TCP data segments socket s has received (tcp_info.tcpi_data_segs_in)."""
+    info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    check(len(info) >= 156, "tcp_info has tcpi_data_segs_in")
+    return struct.unpack_from("I", info, 152)[0]
+
+
+def t_pipelined_batch_one_write(sv):
+    """Each pipelined batch is answered with one write: 300 batches of 16
+    GETs (redis-benchmark -P 16's pattern, 8 KB of input per 16 batches,
+    so the server's read buffer fills and wraps many times) arrive as
+    exactly 300 TCP data segments, each holding its 16 replies in order."""
+    eq(sv.cli("set", "key", "xyz"), "OK", "SET")
+    s = sv.connect()
+    batch = resp("GET", "key") * 16
+    want = b"$3\r\nxyz\r\n" * 16
+    before = data_segments_in(s)
+    for i in range(300):
+        s.sendall(batch)
+        got = recv_until(s, lambda d: len(d) >= len(want))
+        eq(got, want, f"batch {i}")
+    eq(data_segments_in(s) - before, 300, "reply segments for 300 batches")
+    s.close()
+
+
+def t_pipeline_larger_than_input_buffer(sv):
+    """A batch several times the server's input buffer, with values that
+    straddle every buffer boundary, is answered completely and in order."""
+    s = sv.connect()
+    vals = [bytes([97 + i % 26]) * (1000 + i * 37) for i in range(100)]
+    batch = b"".join(resp("SET", f"k{i}", v) + resp("GET", f"k{i}") for i, v in enumerate(vals))
+    check(len(batch) > 4 * 16384, "the batch is larger than the input buffer")
+    s.sendall(batch)
+    want = b"".join(b"+OK\r\n$%d\r\n%s\r\n" % (len(v), v) for v in vals)
+    eq(recv_until(s, lambda d: len(d) >= len(want)), want, "replies to the big batch")
+    s.close()
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def t_busy_poll(sv):
+    """--busy-poll-us: the server (here with the spin off) serves as usual;
+    an out-of-range value is refused; with the default spin an idle server
+    sleeps (after a burst of load, one idle second costs almost no CPU)."""
+    eq(sv.cli("ping"), "PONG", "PING without busy polling")
+    r = subprocess.run([sys.argv[1], "--port", "0", "--busy-poll-us", "2000000"],
+                       capture_output=True, text=True, timeout=20)
+    eq(r.returncode, 2, "exit status for --busy-poll-us 2000000")
+    spinning = Server(sys.argv[1])
+    try:
+        r = subprocess.run(["redis-benchmark", "-p", str(spinning.port), "-q", "-n", "20000",
+                            "-c", "20", "-P", "4", "-t", "set,get"],
+                           capture_output=True, text=True, timeout=120)
+        eq(r.returncode, 0, "redis-benchmark exit status")
+        time.sleep(0.2)
+        t0 = cpu_ticks(spinning.p.pid)
+        time.sleep(1.0)
+        idle = cpu_ticks(spinning.p.pid) - t0
+        hz = os.sysconf("SC_CLK_TCK")
+        check(idle * 1000 // hz <= 50, f"idle second cost {idle * 1000 // hz} ms of CPU")
+        spinning.stop()
+    finally:
+        spinning.kill()
+
+
 TESTS = {
     "ping_echo": (t_ping_echo, []),
     "get_set_del_exists": (t_get_set_del_exists, []),
@@ -632,6 +702,9 @@ TESTS = {
     "wrong_arity_and_unknown_command": (t_arity_and_unknown, []),
     "admin_commands": (t_admin_commands, []),
     "pipelining": (t_pipelining, []),
+    "pipelined_batch_one_write": (t_pipelined_batch_one_write, []),
+    "pipeline_larger_than_input_buffer": (t_pipeline_larger_than_input_buffer, []),
+    "busy_poll_option": (t_busy_poll, ["--busy-poll-us", "0"]),
     "one_byte_reads": (t_one_byte_reads, []),
     "inline_commands": (t_inline_commands, []),
     "malformed_resp_gets_error": (t_malformed_resp, []),
