@@ -5,7 +5,9 @@
  * step, and partial sends under backpressure. */
 #include "test.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* Close both ends without waiting out the grace period: each side's
  * graceful close reads until the other has shut down. */
@@ -292,3 +294,29 @@ static int stuck_write_main(void *arg) {
 TEST(write_to_a_peer_that_never_reads_times_out_telling_what_was_sent) {
   ASSERT_EQ(eddy_run(stuck_write_main, NULL), 0);
 }
+
+/* A stream over a pipe: sockets are read with recv(2), which a pipe
+ * refuses; the stream finds out once and reads it with read(2). */
+static int pipe_main(void *arg) {
+  (void)arg;
+  int p[2];
+  ASSERT(pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
+  eddy_stream *r, *w;
+  ASSERT_RC(eddy_stream_from_fd(p[0], NULL, &r), 0);
+  ASSERT_RC(eddy_stream_from_fd(p[1], NULL, &w), 0);
+  for (int i = 0; i < 3; i++) {
+    ASSERT_RC(eddy_stream_write(w, "pipe", 4, NULL, EDDY_FOREVER), 0);
+    const char *d;
+    size_t n;
+    ASSERT_RC(eddy_stream_read_chunk(r, 16, &d, &n, EDDY_FOREVER), 0);
+    ASSERT_EQ(n, 4);
+    ASSERT(memcmp(d, "pipe", 4) == 0);
+  }
+  eddy_stream_close(w);
+  const char *d;
+  size_t n;
+  ASSERT_RC(eddy_stream_read_chunk(r, 16, &d, &n, EDDY_FOREVER), EDDY_DONE);
+  eddy_stream_close(r);
+  return 0;
+}
+TEST(read_chunk_reads_a_pipe_too) { ASSERT_EQ(eddy_run(pipe_main, NULL), 0); }

@@ -217,7 +217,9 @@ static int fill(eddy_stream *s, eddy_task *t, int fresh, eddy_time_t deadline) {
     }
     s->watch.ready &= ~(unsigned)EDDY_READABLE;
     size_t room = s->cap - s->end;
-    ssize_t n = eddy__sys_recv(s->watch.fd, s->buf + s->end, room);
+    ssize_t n = s->not_sock
+                    ? eddy__sys_recv(s->watch.fd, s->buf + s->end, room)
+                    : eddy__sys_sock_recv(s->watch.fd, s->buf + s->end, room);
     if (n > 0) {
       s->end += (size_t)n;
       s->drained = (size_t)n < room && short_read_empties(s);
@@ -228,6 +230,10 @@ static int fill(eddy_stream *s, eddy_task *t, int fresh, eddy_time_t deadline) {
       return 0;
     }
     if (n == -EINTR) continue;
+    if (n == -ENOTSOCK && !s->not_sock) { /* a pipe or a terminal */
+      s->not_sock = 1;
+      continue;
+    }
     if (n != -EAGAIN) {
       s->err = (int)n; /* sticky: a reset stream stays reset */
       return (int)n;
