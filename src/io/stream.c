@@ -436,6 +436,39 @@ static __attribute__((noinline)) int write_rest(eddy_stream *s, eddy_task *t,
   return r;
 }
 
+/* eddy_stream_write on a ring backend: the send operation, again for what
+ * a short send left, without writev_at's iovec walk. As there: a send
+ * interrupted after it took everything happened; ENOTSOCK turns the stream
+ * into a plain fd. */
+static int write_native(eddy_stream *s, eddy_task *t, const char *buf,
+                        size_t n, size_t *sent, eddy_time_t deadline) {
+  size_t done = 0;
+  while (done < n) {
+    struct iovec v = {.iov_base = (void *)(buf + done), .iov_len = n - done};
+    eddy__io_req q = {.op = s->not_sock ? EDDY__IO_WRITEV : EDDY__IO_SENDV,
+                      .fd = s->watch.fd, .iov = &v, .iovcnt = 1,
+                      .watch = &s->watch};
+    int intr;
+    long k = eddy__io_call(t, &q, deadline, &intr);
+    if (k >= 0) {
+      done += (size_t)k;
+      if (sent) *sent = done;
+      if (intr && done < n) return intr;
+      continue;
+    }
+    if (k == -ENOTSOCK && q.op == EDDY__IO_SENDV) {
+      s->not_sock = 1;
+      continue;
+    }
+    if (intr) return intr;
+    if (k == -EINTR) continue;
+    if (k != -EAGAIN) return (int)k;
+    int r = eddy_watch_wait(&s->watch, EDDY_WRITABLE, deadline);
+    if (r) return r;
+  }
+  return 0;
+}
+
 EDDY_API int eddy_stream_write(eddy_stream *s, const void *buf, size_t n,
                                size_t *sent, eddy_time_t deadline) {
   eddy_task *t;
@@ -444,10 +477,12 @@ EDDY_API int eddy_stream_write(eddy_stream *s, const void *buf, size_t n,
   if (r) return r;
   if (!s || (!buf && n)) return -EINVAL;
   if (s->wr_shut) return -EPIPE;
-  if (unlikely(s->regular || eddy__io_native(t->loop) || n == 0)) {
+  if (unlikely(s->regular || n == 0)) {
     struct iovec v = {.iov_base = (void *)buf, .iov_len = n};
     return writev_at(s, t, &v, 1, sent, deadline);
   }
+  if (eddy__io_native(t->loop))
+    return write_native(s, t, buf, n, sent, deadline);
   /* The common case on a readiness backend: one send(2) takes it all, and
    * writev's bookkeeping is not needed. */
   ssize_t k = eddy__sys_send(s->watch.fd, buf, n);
