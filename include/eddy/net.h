@@ -99,6 +99,14 @@ EDDY_API int eddy_stream_read_exact(eddy_stream *s, void *buf, size_t n,
 EDDY_API int eddy_stream_read_until(eddy_stream *s, char delim, size_t max,
                                     const char **line, size_t *len,
                                     eddy_time_t deadline);
+/* What is available, up to max bytes (max >= 1), without copying: *data
+ * points into the stream's buffer and stays valid until the next read of
+ * the stream (the bytes are consumed: writing over them is allowed).
+ * 0 with *len >= 1, EDDY_DONE at end of stream, or an error; on
+ * -ECANCELED/-ETIMEDOUT nothing is consumed. */
+EDDY_API int eddy_stream_read_chunk(eddy_stream *s, size_t max,
+                                    const char **data, size_t *len,
+                                    eddy_time_t deadline);
 /* Drop n buffered bytes (after -EMSGSIZE). */
 EDDY_API size_t eddy_stream_discard(eddy_stream *s, size_t n);
 /* Bytes buffered and not yet consumed. */

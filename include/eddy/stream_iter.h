@@ -30,13 +30,16 @@ typedef struct eddy_line {
 } eddy_line;
 
 typedef struct eddy_chunk {
-  char *data; /* the iterator's own buffer of `size` bytes */
+  char *data; /* valid until the next item (see eddy_chunks) */
   size_t len;
 } eddy_chunk;
 
 /* Lines of at most max bytes (longer: the loop ends with -EMSGSIZE). */
 EDDY_API eddy_iter *eddy_lines(eddy_stream *s, size_t max);
-/* Chunks of up to size bytes as they arrive. */
+/* Chunks of up to size bytes as they arrive. A chunk is the stream's own
+ * buffer, handed out without a copy (eddy_stream_read_chunk): it stays valid
+ * until the next item or the next read of the stream, and may be written
+ * over (its bytes are consumed). */
 EDDY_API eddy_iter *eddy_chunks(eddy_stream *s, size_t size);
 /* Connections (eddy_stream *), accepted with the given options. */
 EDDY_API eddy_iter *eddy_accept_iter(eddy_listener *l,

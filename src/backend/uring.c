@@ -121,6 +121,7 @@ static void arm_evfd(eddy_loop *loop, ring *r) {
 static int required_ops_present(struct io_uring *io) {
   static const int ops[] = {IORING_OP_POLL_ADD, IORING_OP_ASYNC_CANCEL,
                             IORING_OP_RECV,     IORING_OP_SENDMSG,
+                            IORING_OP_SEND,
                             IORING_OP_READ,     IORING_OP_WRITE,
                             IORING_OP_FSYNC,    IORING_OP_OPENAT,
                             IORING_OP_CLOSE,    IORING_OP_ACCEPT,
@@ -471,6 +472,11 @@ static long uring_call(eddy_task *t, const eddy__io_req *q,
     io_uring_prep_recv(sqe, q->fd, q->buf, q->len, 0);
     break;
   case EDDY__IO_SENDV:
+    if (q->iovcnt == 1) { /* a plain send spares the kernel the msghdr */
+      io_uring_prep_send(sqe, q->fd, q->iov[0].iov_base, q->iov[0].iov_len,
+                         MSG_NOSIGNAL);
+      break;
+    }
     memset(&msg, 0, sizeof msg);
     msg.msg_iov = (struct iovec *)q->iov;
     msg.msg_iovlen = (size_t)q->iovcnt;

@@ -72,6 +72,7 @@ int eddy__sys_socket(int domain, int type, int proto);
 int eddy__sys_accept(int fd, int flags);
 int eddy__sys_connect(int fd, const struct sockaddr *a, unsigned len);
 ssize_t eddy__sys_recv(int fd, void *buf, size_t n);
+ssize_t eddy__sys_sock_recv(int fd, void *buf, size_t n);
 ssize_t eddy__sys_send(int fd, const void *buf, size_t n);
 ssize_t eddy__sys_sendv(int fd, const struct iovec *iov, int n);
 #endif

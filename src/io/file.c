@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -113,7 +114,13 @@ static long read_nowait(int fd, void *buf, size_t n, off_t off,
   if (e) return -e;
   if (*no_nowait || n == 0) return -EAGAIN;
   struct iovec v = {.iov_base = buf, .iov_len = n};
-  ssize_t r = preadv2(fd, &v, 1, off, RWF_NOWAIT);
+  /* The system call itself, not libc's preadv2: that one is a cancellation
+   * point, which once the pool has started threads costs two atomic
+   * operations per call, and eddy never uses thread cancellation. The
+   * offset goes as the kernel's low and high halves (the high one is
+   * ignored where long holds it all). */
+  ssize_t r = syscall(SYS_preadv2, fd, &v, 1, (long)off,
+                      (long)((unsigned long long)off >> 32), RWF_NOWAIT);
   if (r >= 0) return r;
   if (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS) {
     *no_nowait = 1;

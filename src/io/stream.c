@@ -88,6 +88,16 @@ EDDY_API size_t eddy_stream_discard(eddy_stream *s, size_t n) {
   return n;
 }
 
+/* Consume n buffered bytes. A buffer emptied starts over at its beginning
+ * (the bytes stay where they are until the next read fills it again), so
+ * reads keep to the same few cache lines instead of walking the whole
+ * buffer, and make_room seldom has to move anything. */
+static inline void consume(eddy_stream *s, size_t n) {
+  s->start += n;
+  if (s->start == s->end) s->start = s->end = 0;
+  s->scanned = 0;
+}
+
 /* Make room at the end of the buffer: compact, then grow up to max.
  * Returns 0, -EMSGSIZE (full at max) or -ENOMEM. */
 static int make_room(eddy_stream *s) {
@@ -167,14 +177,26 @@ static int short_read_empties(eddy_stream *s) {
   return s->empties > 0;
 }
 
+/* Wait for the next edge. `fresh`: the caller's checkpoint is still
+ * current (nothing has run since it), so the backend is asked directly;
+ * after any wait the full eddy_watch_wait checks for cancellation again. */
+static int wait_readable(eddy_stream *s, eddy_task *t, int *fresh,
+                         eddy_time_t deadline) {
+  if (likely(*fresh)) {
+    *fresh = 0;
+    return t->loop->backend->watch_wait(t, &s->watch, EDDY_READABLE, deadline);
+  }
+  return eddy_watch_wait(&s->watch, EDDY_READABLE, deadline);
+}
+
 /* Read more bytes into the buffer: 0 (some arrived, or end of stream: see
- * s->eof), or an error. */
-static int fill(eddy_stream *s, eddy_time_t deadline) {
+ * s->eof), or an error. t is the current task (NULL outside one); fresh
+ * says the caller made its checkpoint just before (see wait_readable). */
+static int fill(eddy_stream *s, eddy_task *t, int fresh, eddy_time_t deadline) {
   if (s->eof) return 0;
   if (s->err) return s->err;
   int r = make_room(s);
   if (r) return r;
-  eddy_task *t = eddy__self();
   if (t && eddy__io_native(t->loop)) return fill_native(s, t, deadline);
   if (s->regular) {
     long n = eddy__fd_read(s->watch.fd, s->buf + s->end, s->cap - s->end, -1,
@@ -194,12 +216,14 @@ static int fill(eddy_stream *s, eddy_time_t deadline) {
     if (s->drained &&
         !(s->watch.ready & (EDDY__WATCH_HUP | EDDY__WATCH_URG))) {
       s->drained = 0;
-      r = eddy_watch_wait(&s->watch, EDDY_READABLE, deadline);
+      r = wait_readable(s, t, &fresh, deadline);
       if (r) return r;
     }
     s->watch.ready &= ~(unsigned)EDDY_READABLE;
     size_t room = s->cap - s->end;
-    ssize_t n = eddy__sys_recv(s->watch.fd, s->buf + s->end, room);
+    ssize_t n = s->not_sock
+                    ? eddy__sys_recv(s->watch.fd, s->buf + s->end, room)
+                    : eddy__sys_sock_recv(s->watch.fd, s->buf + s->end, room);
     if (n > 0) {
       s->end += (size_t)n;
       s->drained = (size_t)n < room && short_read_empties(s);
@@ -210,11 +234,15 @@ static int fill(eddy_stream *s, eddy_time_t deadline) {
       return 0;
     }
     if (n == -EINTR) continue;
+    if (n == -ENOTSOCK && !s->not_sock) { /* a pipe or a terminal */
+      s->not_sock = 1;
+      continue;
+    }
     if (n != -EAGAIN) {
       s->err = (int)n; /* sticky: a reset stream stays reset */
       return (int)n;
     }
-    r = eddy_watch_wait(&s->watch, EDDY_READABLE, deadline);
+    r = wait_readable(s, t, &fresh, deadline);
     if (r) return r;
   }
 }
@@ -225,16 +253,17 @@ EDDY_API long eddy_stream_read(eddy_stream *s, void *buf, size_t n,
   int r = eddy__checkpoint(&t);
   if (r) return r;
   if (!s || !buf || n == 0) return -EINVAL;
+  int fresh = 1;
   while (s->end == s->start) {
     if (s->eof) return 0; /* the end, as read(2) says it */
-    r = fill(s, deadline);
+    r = fill(s, t, fresh, deadline);
     if (r) return r;
+    fresh = 0;
   }
   size_t have = s->end - s->start;
   if (n > have) n = have;
   memcpy(buf, s->buf + s->start, n);
-  s->start += n;
-  s->scanned = 0;
+  consume(s, n);
   return (long)n;
 }
 
@@ -245,15 +274,16 @@ EDDY_API int eddy_stream_read_exact(eddy_stream *s, void *buf, size_t n,
   if (r) return r;
   if (!s || (!buf && n)) return -EINVAL;
   if (n > s->max) return -EMSGSIZE;
+  int fresh = 1;
   while (s->end - s->start < n) {
     if (s->eof) return EDDY_DONE;
     if (s->end == s->cap && s->start) make_room(s);
-    r = fill(s, deadline);
+    r = fill(s, t, fresh, deadline);
     if (r) return r;
+    fresh = 0;
   }
   memcpy(buf, s->buf + s->start, n);
-  s->start += n;
-  s->scanned = 0;
+  consume(s, n);
   return 0;
 }
 
@@ -264,6 +294,7 @@ EDDY_API int eddy_stream_read_until(eddy_stream *s, char delim, size_t max,
   int r = eddy__checkpoint(&t);
   if (r) return r;
   if (!s || !line || !len || max == 0) return -EINVAL;
+  int fresh = 1;
   for (;;) {
     size_t have = s->end - s->start;
     char *from = s->buf + s->start + s->scanned;
@@ -273,8 +304,7 @@ EDDY_API int eddy_stream_read_until(eddy_stream *s, char delim, size_t max,
       if (n > max) return -EMSGSIZE;
       *line = s->buf + s->start;
       *len = n;
-      s->start += n;
-      s->scanned = 0;
+      consume(s, n);
       return 0;
     }
     s->scanned = have;
@@ -287,23 +317,40 @@ EDDY_API int eddy_stream_read_until(eddy_stream *s, char delim, size_t max,
       s->scanned = 0;
       return 0;
     }
-    r = fill(s, deadline);
+    r = fill(s, t, fresh, deadline);
     if (r) return r;
+    fresh = 0;
   }
 }
 
-EDDY_API int eddy_stream_writev(eddy_stream *s, const struct iovec *iov,
-                                int iovcnt, size_t *sent,
-                                eddy_time_t deadline) {
+EDDY_API int eddy_stream_read_chunk(eddy_stream *s, size_t max,
+                                    const char **data, size_t *len,
+                                    eddy_time_t deadline) {
   eddy_task *t;
-  size_t total = 0;
-  if (sent) *sent = 0;
   int r = eddy__checkpoint(&t);
   if (r) return r;
-  if (!s || iovcnt < 0 || iovcnt > 64 || (!iov && iovcnt)) return -EINVAL;
-  if (s->wr_shut) return -EPIPE;
-  struct iovec v[64];
-  memcpy(v, iov, sizeof *v * (size_t)iovcnt);
+  if (!s || !data || !len || max == 0) return -EINVAL;
+  int fresh = 1;
+  while (s->end == s->start) {
+    if (s->eof) return EDDY_DONE;
+    r = fill(s, t, fresh, deadline);
+    if (r) return r;
+    fresh = 0;
+  }
+  size_t have = s->end - s->start;
+  if (have > max) have = max;
+  *data = s->buf + s->start;
+  *len = have;
+  consume(s, have);
+  return 0;
+}
+
+/* The writes of v[0..iovcnt), advancing v in place; the caller made the
+ * checkpoint and checked the arguments. */
+static int writev_at(eddy_stream *s, eddy_task *t, struct iovec *v,
+                     int iovcnt, size_t *sent, eddy_time_t deadline) {
+  size_t total = 0;
+  int r;
   int native = eddy__io_native(t->loop);
   int i = 0;
   while (i < iovcnt) {
@@ -360,10 +407,93 @@ EDDY_API int eddy_stream_writev(eddy_stream *s, const struct iovec *iov,
   return 0;
 }
 
+EDDY_API int eddy_stream_writev(eddy_stream *s, const struct iovec *iov,
+                                int iovcnt, size_t *sent,
+                                eddy_time_t deadline) {
+  eddy_task *t;
+  if (sent) *sent = 0;
+  int r = eddy__checkpoint(&t);
+  if (r) return r;
+  if (!s || iovcnt < 0 || iovcnt > 64 || (!iov && iovcnt)) return -EINVAL;
+  if (s->wr_shut) return -EPIPE;
+  struct iovec v[64];
+  memcpy(v, iov, sizeof *v * (size_t)iovcnt);
+  return writev_at(s, t, v, iovcnt, sent, deadline);
+}
+
+/* eddy_stream_write on a readiness backend after send(2) returned k short
+ * of n: wait for room, then the rest goes through writev_at. */
+static __attribute__((noinline)) int write_rest(eddy_stream *s, eddy_task *t,
+                                                const char *buf, size_t n,
+                                                ssize_t k, size_t *sent,
+                                                eddy_time_t deadline) {
+  size_t done = k > 0 ? (size_t)k : 0;
+  if (sent) *sent = done;
+  if (k < 0 && k != -EAGAIN && k != -EINTR) return (int)k;
+  int r;
+  if (k != -EINTR && (r = eddy_watch_wait(&s->watch, EDDY_WRITABLE, deadline)))
+    return r;
+  struct iovec v = {.iov_base = (void *)(buf + done), .iov_len = n - done};
+  size_t more = 0;
+  r = writev_at(s, t, &v, 1, &more, deadline);
+  if (sent) *sent = done + more;
+  return r;
+}
+
+/* eddy_stream_write on a ring backend: the send operation, again for what
+ * a short send left, without writev_at's iovec walk. As there: a send
+ * interrupted after it took everything happened; ENOTSOCK turns the stream
+ * into a plain fd. */
+static int write_native(eddy_stream *s, eddy_task *t, const char *buf,
+                        size_t n, size_t *sent, eddy_time_t deadline) {
+  size_t done = 0;
+  while (done < n) {
+    struct iovec v = {.iov_base = (void *)(buf + done), .iov_len = n - done};
+    eddy__io_req q = {.op = s->not_sock ? EDDY__IO_WRITEV : EDDY__IO_SENDV,
+                      .fd = s->watch.fd, .iov = &v, .iovcnt = 1,
+                      .watch = &s->watch};
+    int intr;
+    long k = eddy__io_call(t, &q, deadline, &intr);
+    if (k >= 0) {
+      done += (size_t)k;
+      if (sent) *sent = done;
+      if (intr && done < n) return intr;
+      continue;
+    }
+    if (k == -ENOTSOCK && q.op == EDDY__IO_SENDV) {
+      s->not_sock = 1;
+      continue;
+    }
+    if (intr) return intr;
+    if (k == -EINTR) continue;
+    if (k != -EAGAIN) return (int)k;
+    int r = eddy_watch_wait(&s->watch, EDDY_WRITABLE, deadline);
+    if (r) return r;
+  }
+  return 0;
+}
+
 EDDY_API int eddy_stream_write(eddy_stream *s, const void *buf, size_t n,
                                size_t *sent, eddy_time_t deadline) {
-  struct iovec v = {.iov_base = (void *)buf, .iov_len = n};
-  return eddy_stream_writev(s, &v, 1, sent, deadline);
+  eddy_task *t;
+  if (sent) *sent = 0;
+  int r = eddy__checkpoint(&t);
+  if (r) return r;
+  if (!s || (!buf && n)) return -EINVAL;
+  if (s->wr_shut) return -EPIPE;
+  if (unlikely(s->regular || n == 0)) {
+    struct iovec v = {.iov_base = (void *)buf, .iov_len = n};
+    return writev_at(s, t, &v, 1, sent, deadline);
+  }
+  if (eddy__io_native(t->loop))
+    return write_native(s, t, buf, n, sent, deadline);
+  /* The common case on a readiness backend: one send(2) takes it all, and
+   * writev's bookkeeping is not needed. */
+  ssize_t k = eddy__sys_send(s->watch.fd, buf, n);
+  if (unlikely(k < 0 || (size_t)k != n))
+    return write_rest(s, t, buf, n, k, sent, deadline);
+  if (sent) *sent = n;
+  return 0;
 }
 
 EDDY_API int eddy_stream_shutdown(eddy_stream *s) {
@@ -394,7 +524,7 @@ EDDY_API int eddy_stream_close(eddy_stream *s) {
        * (sockets only: a pipe or a terminal has no such peer to wait for) */
       s->start = s->end = 0;
       while (!s->not_sock && !s->eof && !s->err) {
-        int r = fill(s, EDDY_FOREVER);
+        int r = fill(s, eddy__self(), 0, EDDY_FOREVER);
         if (r) break;
         s->start = s->end = 0;
       }

@@ -1,6 +1,7 @@
 /* stream_iter.c: iterators over streams (lines, chunks), listeners
  * (connections) and files (chunks), and the context managers that close
- * streams, files and listeners. */
+ * streams, files and listeners. Lines and stream chunks point into the
+ * stream's own buffer (no copy); file chunks into the iterator's. */
 #include "io.h"
 #include "eddy/stream_iter.h"
 
@@ -28,14 +29,12 @@ static int sit_next(eddy_iter *it, void *item) {
     return eddy_stream_read_until(x->s, '\n', x->max, &ln->data, &ln->len,
                                   EDDY_FOREVER);
   }
-  case S_CHUNKS: {
+  case S_CHUNKS: { /* zero-copy: the chunk is the stream's own buffer */
     eddy_chunk *c = item;
-    long n = eddy_stream_read(x->s, x->buf, x->max, EDDY_FOREVER);
-    if (n < 0) return (int)n;
-    if (n == 0) return EDDY_DONE; /* the stream's end is the iterator's */
-    c->data = x->buf;
-    c->len = (size_t)n;
-    return 0;
+    const char *data;
+    int r = eddy_stream_read_chunk(x->s, x->max, &data, &c->len, EDDY_FOREVER);
+    c->data = (char *)data; /* consumed bytes: the caller may write over them */
+    return r; /* EDDY_DONE: the stream's end is the iterator's */
   }
   case S_ACCEPT:
     return eddy_listener_accept(x->l, (eddy_stream **)item,
@@ -86,9 +85,10 @@ EDDY_API eddy_iter *eddy_lines(eddy_stream *s, size_t max) {
 
 EDDY_API eddy_iter *eddy_chunks(eddy_stream *s, size_t size) {
   if (!s || !size) return eddy_iter_error(-EINVAL);
-  eddy_iter *it = make(S_CHUNKS, size);
+  eddy_iter *it = make(S_CHUNKS, 0);
   if (!it) return eddy_iter_error(-ENOMEM);
   ((sit *)it)->s = s;
+  ((sit *)it)->max = size;
   return it;
 }
 
