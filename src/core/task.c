@@ -72,7 +72,10 @@ static inline __attribute__((always_inline)) void suspend(eddy_task *t) {
   if (!handoff(loop, t, &ctx, &lo, &size)) return;
   arrived(loop, eddy__switch_to(ctx, lo, size, &t->active->asan_fake, t));
 }
-void eddy__suspend(eddy_task *t) { suspend(t); }
+/* Out of line on purpose: eddy_yield calls it rather than inlining the
+ * switch, which measured 5.5 ns per yield here against 9.5 ns inlined
+ * (same instruction count; the inlined form runs slower on this CPU). */
+__attribute__((noinline)) void eddy__suspend(eddy_task *t) { suspend(t); }
 
 /* Called by the scheduler: run t; return when some task switches back to
  * the scheduler (not necessarily t: tasks hand off directly). */
@@ -382,7 +385,7 @@ EDDY_API int eddy_yield(void) {
   int r = eddy__checkpoint(&t);
   if (unlikely(r)) return r;
   eddy__make_ready(t);
-  suspend(t);
+  eddy__suspend(t);
   return 0;
 }
 
