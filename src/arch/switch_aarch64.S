@@ -19,12 +19,13 @@
  *
  * Verified under qemu-user by tests/arch/test_switch_fp.c (every
  * callee-saved register, FPCR per context) via scripts/test-aarch64.sh. */
-        .text
-        .globl  eddy__ctx_switch
-        .hidden eddy__ctx_switch
-        .type   eddy__ctx_switch, %function
+/* One macro for both switches; fp = 1 keeps FPCR. */
+        .macro  EDDY_SWITCH name, fp
+        .globl  \name
+        .hidden \name
+        .type   \name, %function
         .p2align 4
-eddy__ctx_switch:
+\name:
         sub     sp, sp, #176
         stp     d8,  d9,  [sp, #0]
         stp     d10, d11, [sp, #16]
@@ -36,12 +37,16 @@ eddy__ctx_switch:
         stp     x25, x26, [sp, #112]
         stp     x27, x28, [sp, #128]
         stp     x29, x30, [sp, #144]
+        .if \fp
         mrs     x9, fpcr
         str     x9, [sp, #160]
+        .endif
         mov     x9, sp                  /* from = this context */
         mov     sp, x0                  /* become the target */
+        .if \fp
         ldr     x10, [sp, #160]
         msr     fpcr, x10
+        .endif
         ldp     d8,  d9,  [sp, #0]
         ldp     d10, d11, [sp, #16]
         ldp     d12, d13, [sp, #32]
@@ -55,42 +60,13 @@ eddy__ctx_switch:
         add     sp, sp, #176
         mov     x0, x9                  /* from */
         br      x30                     /* data stays in x1 */
-        .size   eddy__ctx_switch, .-eddy__ctx_switch
+        .size   \name, .-\name
+        .endm
 
-/* The same switch leaving FPCR to the thread (the default): same frame,
- * FPCR's slot untouched. */
-        .globl  eddy__ctx_switch_nofp
-        .hidden eddy__ctx_switch_nofp
-        .type   eddy__ctx_switch_nofp, %function
-        .p2align 4
-eddy__ctx_switch_nofp:
-        sub     sp, sp, #176
-        stp     d8,  d9,  [sp, #0]
-        stp     d10, d11, [sp, #16]
-        stp     d12, d13, [sp, #32]
-        stp     d14, d15, [sp, #48]
-        stp     x19, x20, [sp, #64]
-        stp     x21, x22, [sp, #80]
-        stp     x23, x24, [sp, #96]
-        stp     x25, x26, [sp, #112]
-        stp     x27, x28, [sp, #128]
-        stp     x29, x30, [sp, #144]
-        mov     x9, sp
-        mov     sp, x0
-        ldp     d8,  d9,  [sp, #0]
-        ldp     d10, d11, [sp, #16]
-        ldp     d12, d13, [sp, #32]
-        ldp     d14, d15, [sp, #48]
-        ldp     x19, x20, [sp, #64]
-        ldp     x21, x22, [sp, #80]
-        ldp     x23, x24, [sp, #96]
-        ldp     x25, x26, [sp, #112]
-        ldp     x27, x28, [sp, #128]
-        ldp     x29, x30, [sp, #144]
-        add     sp, sp, #176
-        mov     x0, x9
-        br      x30
-        .size   eddy__ctx_switch_nofp, .-eddy__ctx_switch_nofp
+        .text
+        EDDY_SWITCH eddy__ctx_switch, 1
+/* leaving FPCR to the thread (the default): same frame, slot untouched */
+        EDDY_SWITCH eddy__ctx_switch_nofp, 0
 
 /* First code on a new stack: x19 holds the entry function, x0/x1 the
  * transfer. x29 = 0 and x30 = 0 end the frame chain for unwinders. */

@@ -12,12 +12,13 @@
  *
  * The resume pops the saved return address and jumps to it: the return
  * stack buffer never sees a ret that does not match its call. */
-        .text
-        .globl  eddy__ctx_switch
-        .hidden eddy__ctx_switch
-        .type   eddy__ctx_switch, @function
+/* One macro for both switches; fp = 1 keeps the control words. */
+        .macro  EDDY_SWITCH name, fp
+        .globl  \name
+        .hidden \name
+        .type   \name, @function
         .p2align 4
-eddy__ctx_switch:
+\name:
         .cfi_startproc
         pushq   %rbp
         pushq   %rbx
@@ -26,12 +27,16 @@ eddy__ctx_switch:
         pushq   %r13
         pushq   %r12
         subq    $16, %rsp
+        .if \fp
         stmxcsr 8(%rsp)
         fnstcw  12(%rsp)
+        .endif
         movq    %rsp, %rax              /* from = this context */
         movq    %rdi, %rsp              /* become the target */
+        .if \fp
         ldmxcsr 8(%rsp)
         fldcw   12(%rsp)
+        .endif
         addq    $16, %rsp
         popq    %r12
         popq    %r13
@@ -43,37 +48,14 @@ eddy__ctx_switch:
         movq    %rsi, %rdx              /* data */
         jmp     *%r8
         .cfi_endproc
-        .size   eddy__ctx_switch, .-eddy__ctx_switch
+        .size   \name, .-\name
+        .endm
 
-/* The same switch leaving the floating-point control words to the thread
- * (the default; see eddy/inline_switch.h): same frame, slot untouched. */
-        .globl  eddy__ctx_switch_nofp
-        .hidden eddy__ctx_switch_nofp
-        .type   eddy__ctx_switch_nofp, @function
-        .p2align 4
-eddy__ctx_switch_nofp:
-        .cfi_startproc
-        pushq   %rbp
-        pushq   %rbx
-        pushq   %r15
-        pushq   %r14
-        pushq   %r13
-        pushq   %r12
-        subq    $16, %rsp
-        movq    %rsp, %rax
-        movq    %rdi, %rsp
-        addq    $16, %rsp
-        popq    %r12
-        popq    %r13
-        popq    %r14
-        popq    %r15
-        popq    %rbx
-        popq    %rbp
-        popq    %r8
-        movq    %rsi, %rdx
-        jmp     *%r8
-        .cfi_endproc
-        .size   eddy__ctx_switch_nofp, .-eddy__ctx_switch_nofp
+        .text
+        EDDY_SWITCH eddy__ctx_switch, 1
+/* leaving the floating-point control words to the thread (the default;
+ * see eddy/inline_switch.h): same frame, slot untouched */
+        EDDY_SWITCH eddy__ctx_switch_nofp, 0
 
 /* First code run on a new stack: rbx holds the entry function (placed in
  * its save slot by eddy__ctx_make), rax/rdx the transfer. */
