@@ -241,14 +241,18 @@ int eddy__park_end(eddy__wait *w, void *from_ctx, void *from_data);
 #define EDDY__SCOPE_COUNTED 0x1000u /* cancelled, in loop->ncancelled */
 
 /* Copy one item of a channel or generator: the sizes items usually have
- * get a copy the compiler unrolls instead of a call. */
-static inline void eddy__copy_item(void *dst, const void *src, size_t n) {
+ * get a copy the compiler unrolls instead of a call. _small says whether
+ * it could (the frameless fast paths take no call); _item always copies. */
+static inline int eddy__copy_small(void *dst, const void *src, size_t n) {
   switch (n) {
-  case 4: memcpy(dst, src, 4); break;
-  case 8: memcpy(dst, src, 8); break;
-  case 16: memcpy(dst, src, 16); break;
-  default: memcpy(dst, src, n);
+  case 4: memcpy(dst, src, 4); return 1;
+  case 8: memcpy(dst, src, 8); return 1;
+  case 16: memcpy(dst, src, 16); return 1;
+  default: return 0;
   }
+}
+static inline void eddy__copy_item(void *dst, const void *src, size_t n) {
+  if (!eddy__copy_small(dst, src, n)) memcpy(dst, src, n);
 }
 
 /* Put a ready task on the run queue. */

@@ -153,16 +153,6 @@ static __attribute__((noinline)) void *recv_wait(eddy_chan *ch, void *item, eddy
   return wait_begin(&ch->receivers, item, deadline, "recv", pc, tk, rc);
 }
 
-/* Copy a small item without a call, or say it is not small. */
-static inline int copy_small(void *dst, const void *src, size_t n) {
-  switch (n) {
-  case 4: memcpy(dst, src, 4); return 1;
-  case 8: memcpy(dst, src, 8); return 1;
-  case 16: memcpy(dst, src, 16); return 1;
-  default: return 0;
-  }
-}
-
 /* The common transfers, where a task on the other side is waiting or the
  * ring can take or give the item, are tried first by code that needs no
  * stack frame; everything else (errors, closing, growth, waiting) is in
@@ -182,13 +172,13 @@ EDDY_API void *eddy__chan_send_begin(eddy_chan *ch, const void *item, eddy_time_
   if (likely(t && t->loop->ncancelled == 0 && ch && item && !ch->closed && ch->nrx > 0)) {
     if (!eddy__list_empty(&ch->receivers)) {
       eddy__wait *w = eddy__container_of(ch->receivers.next, eddy__wait, node);
-      if (copy_small(w->data, item, ch->item)) {
+      if (eddy__copy_small(w->data, item, ch->item)) {
         eddy__wake(w, 0);
         *rc = 0;
         return NULL;
       }
     } else if (!ch->unbounded && ch->len < ch->cap) {
-      if (copy_small(SLOT(ch, ch->len), item, ch->item)) {
+      if (eddy__copy_small(SLOT(ch, ch->len), item, ch->item)) {
         ch->len++;
         *rc = 0;
         return NULL;
@@ -254,7 +244,7 @@ EDDY_API void *eddy__chan_recv_begin(eddy_chan *ch, void *item, eddy_time_t dead
   eddy_task *t = eddy__self();
   if (likely(t && t->loop->ncancelled == 0 && ch && item && ch->closed != 2)) {
     if (ch->len) {
-      if (eddy__list_empty(&ch->senders) && copy_small(item, SLOT(ch, 0), ch->item)) {
+      if (eddy__list_empty(&ch->senders) && eddy__copy_small(item, SLOT(ch, 0), ch->item)) {
         ch->head = next_head(ch);
         ch->len--;
         *rc = 0;
@@ -262,7 +252,7 @@ EDDY_API void *eddy__chan_recv_begin(eddy_chan *ch, void *item, eddy_time_t dead
       }
     } else if (!eddy__list_empty(&ch->senders)) {
       eddy__wait *w = eddy__container_of(ch->senders.next, eddy__wait, node);
-      if (copy_small(item, w->data, ch->item)) {
+      if (eddy__copy_small(item, w->data, ch->item)) {
         eddy__wake(w, 0);
         *rc = 0;
         return NULL;
