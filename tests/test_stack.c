@@ -170,9 +170,12 @@ TEST(million_idle_tasks) {
  * adjacent slots), and their slots are reused afterwards. */
 static eddy_event deep_gate;
 static __attribute__((noinline)) int touch_deep(void) {
-  volatile char buf[48 * 1024];
-  memset((char *)buf, 1, sizeof buf);
+  char buf[48 * 1024];
+  memset(buf, 1, sizeof buf);
+  /* the array escapes: the compiler must keep it whole, in the frame */
+  __asm__ volatile("" : : "r"(buf) : "memory");
   int r = eddy_event_wait(&deep_gate);
+  __asm__ volatile("" : : "r"(buf) : "memory");
   return r + buf[100] - 1;
 }
 static int deep_task(void *arg) {
