@@ -177,6 +177,10 @@ TEST(spinning_loop_catches_replies_awake) {
  * as if the option were off, once it has seen its company. */
 static int shared_main(void *arg) {
   (void)arg;
+  /* Only io_uring spins. On epoll (and under valgrind, where loops run on
+   * epoll and threads take turns, so replies are often there before the
+   * loop looks) the sleep count says nothing about spinning. */
+  if (!on_uring()) return 0;
   trips r = ping_pong(3 * ROUNDS, ROUNDS, 1);
   if (r.slept < ROUNDS / 2) fprintf(stderr, "slept %ld times in %d round trips\n", r.slept, ROUNDS);
   ASSERT(r.slept >= ROUNDS / 2);
