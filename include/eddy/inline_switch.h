@@ -8,11 +8,15 @@
  * and every return that follows mispredicts. With the generator's side of
  * a yield inline, a resume and a yield leave the buffer balanced.
  *
- * The frame pushed here is exactly the one switch_x86_64.S pushes (resume
+ * The frame saved here is exactly the one switch_x86_64.S saves (resume
  * address, rbp, rbx, r15..r12, a slot for MXCSR and the x87 control word),
  * so a context saved by either switch can be resumed by the other. The 128-byte
  * red zone below the stack pointer is stepped over first: the compiler may
- * keep locals there. Only the library knows whether its contexts are of
+ * keep locals there. The stack pointer moves below the frame before any
+ * register is stored (a signal arriving mid-switch must not overwrite the
+ * frame), and the registers are stored and loaded with moves, not pushes
+ * and pops, so the loads from the target's frame need not wait for the
+ * stack pointer. Only the library knows whether its contexts are of
  * this kind (it may be built with ucontext, or with ASan's fiber
  * annotations), so user code never switches on its own: the library hands
  * it a context to switch to only when this switch is the right one. */
@@ -31,26 +35,24 @@ typedef struct eddy__transfer {
  * either way, so both kinds of switch agree on the frame. */
 #define EDDY__SWITCH_ASM(SAVE_FP, LOAD_FP)                                     \
   void *from, *msg;                                                           \
-  __asm__ volatile("leaq -128(%%rsp), %%rsp\n\t"                              \
+  __asm__ volatile("leaq -200(%%rsp), %%rsp\n\t"                              \
                    "leaq 1f(%%rip), %%rcx\n\t"                                \
-                   "pushq %%rcx\n\t"                                          \
-                   "pushq %%rbp\n\t"                                          \
-                   "pushq %%rbx\n\t"                                          \
-                   "pushq %%r15\n\t"                                          \
-                   "pushq %%r14\n\t"                                          \
-                   "pushq %%r13\n\t"                                          \
-                   "pushq %%r12\n\t"                                          \
-                   "subq $16, %%rsp\n\t" SAVE_FP                              \
-                   "movq %%rsp, %%rax\n\t"                                    \
-                   "movq %%rdi, %%rsp\n\t" LOAD_FP                            \
-                   "addq $16, %%rsp\n\t"                                      \
-                   "popq %%r12\n\t"                                           \
-                   "popq %%r13\n\t"                                           \
-                   "popq %%r14\n\t"                                           \
-                   "popq %%r15\n\t"                                           \
-                   "popq %%rbx\n\t"                                           \
-                   "popq %%rbp\n\t"                                           \
-                   "popq %%r8\n\t"                                            \
+                   "movq %%r12, 16(%%rsp)\n\t"                                \
+                   "movq %%r13, 24(%%rsp)\n\t"                                \
+                   "movq %%r14, 32(%%rsp)\n\t"                                \
+                   "movq %%r15, 40(%%rsp)\n\t"                                \
+                   "movq %%rbx, 48(%%rsp)\n\t"                                \
+                   "movq %%rbp, 56(%%rsp)\n\t"                                \
+                   "movq %%rcx, 64(%%rsp)\n\t" SAVE_FP                        \
+                   "movq %%rsp, %%rax\n\t" LOAD_FP                            \
+                   "movq 16(%%rdi), %%r12\n\t"                                \
+                   "movq 24(%%rdi), %%r13\n\t"                                \
+                   "movq 32(%%rdi), %%r14\n\t"                                \
+                   "movq 40(%%rdi), %%r15\n\t"                                \
+                   "movq 48(%%rdi), %%rbx\n\t"                                \
+                   "movq 56(%%rdi), %%rbp\n\t"                                \
+                   "movq 64(%%rdi), %%r8\n\t"                                 \
+                   "leaq 72(%%rdi), %%rsp\n\t"                                \
                    "movq %%rsi, %%rdx\n\t"                                    \
                    "jmp *%%r8\n"                                               \
                    "1:\n\t"                                                   \
@@ -69,7 +71,7 @@ typedef struct eddy__transfer {
 static inline __attribute__((always_inline)) eddy__transfer
 eddy__ctx_switch_inline(void *to, void *data) {
   EDDY__SWITCH_ASM("stmxcsr 8(%%rsp)\n\tfnstcw 12(%%rsp)\n\t",
-                   "ldmxcsr 8(%%rsp)\n\tfldcw 12(%%rsp)\n\t");
+                   "ldmxcsr 8(%%rdi)\n\tfldcw 12(%%rdi)\n\t");
 }
 /* Leaves them to the thread, as a function call does (the default): the
  * save and restore cost more than the rest of the switch. */
