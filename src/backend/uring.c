@@ -230,6 +230,15 @@ static eddy_time_t spin(ring *r, eddy_time_t timeout, eddy_time_t t0) {
   return timeout > spent ? timeout - spent : 0;
 }
 
+/* Nothing to submit, nothing completed and no task work queued: a poll
+ * that may not wait would enter the kernel for nothing. Only a ring that
+ * flags its queued task work can tell (TASKRUN_FLAG); completions from the
+ * eventfd (cross-thread submissions) arrive that way too. */
+static int idle_ring(ring *r) {
+  return (r->ring.flags & IORING_SETUP_TASKRUN_FLAG) && r->evfd_armed &&
+         io_uring_sq_ready(&r->ring) == 0 && !work_ready(r);
+}
+
 #define CONTENTION_WINDOW EDDY_MSEC(20)
 #define CONTENTION_HOLD EDDY_MSEC(200)
 
@@ -274,6 +283,11 @@ static int uring_poll(eddy_loop *loop, eddy_time_t timeout) {
     if (r->spin_on && now >= r->no_spin_until) timeout = spin(r, timeout, now);
     else slept_from = now;
   }
+  if (timeout == 0 && idle_ring(r)) {
+    eddy__poll_after(loop, 0, 0, 0);
+    return 0;
+  }
+  loop->kernel_polls++;
   if (timeout == 0 || loop->virtual_clock) {
     io_uring_submit_and_get_events(&r->ring);
   } else {

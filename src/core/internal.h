@@ -94,6 +94,11 @@ struct eddy_task {
   eddy__coro *active;     /* coro to resume (own, or a generator's) */
   eddy_loop *loop;
   eddy_node runq;         /* run queue link */
+  /* Where the task resumes: the context it last switched away from (its
+   * own coro's or a generator's). Kept here, beside the run queue link,
+   * rather than in the active coro, so that handing the CPU to the next
+   * ready task is one load from its link, not two. */
+  void *resume_ctx;
   eddy_node all;          /* every live task, for dump and shutdown */
   eddy_node group_link;   /* in the owning group's list */
   struct eddy_group *group;
@@ -172,6 +177,7 @@ struct eddy_loop {
   int nwatch;               /* fds registered, waiting or not */
   int nfdwait;              /* tasks parked on fds */
   uint32_t since_poll;      /* switches since the last I/O poll */
+  unsigned long kernel_polls; /* polls that entered the kernel (tests read it) */
   /* Linked scopes marked cancelled (scope.c). While it is 0, which is
    * nearly always, a checkpoint needs no walk up the scope chain. */
   size_t ncancelled;
@@ -327,7 +333,7 @@ __attribute__((noreturn)) void eddy__coro_exit(eddy__coro *to, void *data);
  * keeps this context's fake stack while it is switched out (NULL when this
  * context is finished and never comes back). */
 static inline __attribute__((always_inline)) eddy__transfer
-eddy__switch_to(void *ctx, const void *lo, size_t size,
+eddy__switch_to(const eddy_loop *loop, void *ctx, const void *lo, size_t size,
                                        void **save, void *data) {
 #ifdef EDDY__ASAN
   __sanitizer_start_switch_fiber(save, lo, size);
@@ -335,7 +341,7 @@ eddy__switch_to(void *ctx, const void *lo, size_t size,
   (void)lo;
   (void)size;
 #endif
-  eddy__transfer tr = likely(!eddy__loop_tls->fp_env_per_task)
+  eddy__transfer tr = likely(!loop->fp_env_per_task)
                           ? eddy__ctx_switch_fast_nofp(ctx, data)
                           : eddy__ctx_switch_fast(ctx, data);
 #ifdef EDDY__ASAN
@@ -356,7 +362,7 @@ eddy__coro_switch(eddy__coro *to, void *data) {
   t->active = to;
   t->coro_prev = from;
   eddy__transfer tr =
-      eddy__switch_to(to->ctx, to->stack.lo, (size_t)(to->stack.hi - to->stack.lo),
+      eddy__switch_to(t->loop, to->ctx, to->stack.lo, (size_t)(to->stack.hi - to->stack.lo),
                 &from->asan_fake, data);
   t = eddy__self(); /* possibly another task drives us now (R39) */
   t->coro_prev->ctx = tr.ctx;
@@ -379,6 +385,12 @@ void eddy__poller_fini(eddy_loop *loop);
 /* Wait for I/O and timers: timeout_ns < 0 blocks until something happens. */
 int eddy__poller_poll(eddy_loop *loop, eddy_time_t timeout_ns);
 void eddy__submissions_run(eddy_loop *loop);
+/* Whether a cross-thread submission is queued: a lock-free peek, enough
+ * for a poll deciding whether it may skip the kernel (a submission that
+ * races the peek has also written the eventfd, seen by the next poll). */
+static inline int eddy__submissions_queued(eddy_loop *loop) {
+  return __atomic_load_n(&loop->sub_head, __ATOMIC_ACQUIRE) != NULL;
+}
 /* Thread-safe, allocation-free submission of a caller-owned node. */
 void eddy__loop_submit_node(eddy_loop *loop, eddy__submission *s);
 

@@ -43,6 +43,13 @@ EDDY_API eddy_time_t eddy_deadline_in(eddy_time_t delta) {
 
 EDDY_API eddy_loop *eddy_loop_current(void) { return eddy__loop(); }
 
+/* For tests: how many of this loop's polls entered the kernel. */
+unsigned long eddy__loop_kernel_polls(void);
+unsigned long eddy__loop_kernel_polls(void) {
+  eddy_loop *loop = eddy__loop();
+  return loop ? loop->kernel_polls : 0;
+}
+
 /* ------------------------------------------------------------- groups */
 
 void eddy__group_init(struct eddy_group *g, eddy_scope *scope) {
@@ -79,7 +86,7 @@ EDDY_API int eddy_loop_submit(eddy_loop *loop, void (*fn)(void *), void *arg) {
     eddy__free(s);
     return -ESHUTDOWN;
   }
-  *loop->sub_tail = s;
+  __atomic_store_n(loop->sub_tail, s, __ATOMIC_RELEASE); /* peeked unlocked */
   loop->sub_tail = &s->next;
   pthread_mutex_unlock(&loop->sub_mu);
   /* Always poke the eventfd: one write per submission keeps the protocol
@@ -93,7 +100,7 @@ EDDY_API int eddy_loop_submit(eddy_loop *loop, void (*fn)(void *), void *arg) {
 void eddy__loop_submit_node(eddy_loop *loop, eddy__submission *s) {
   s->next = NULL;
   pthread_mutex_lock(&loop->sub_mu);
-  *loop->sub_tail = s;
+  __atomic_store_n(loop->sub_tail, s, __ATOMIC_RELEASE);
   loop->sub_tail = &s->next;
   pthread_mutex_unlock(&loop->sub_mu);
   uint64_t one = 1;
@@ -104,7 +111,7 @@ void eddy__loop_submit_node(eddy_loop *loop, eddy__submission *s) {
 void eddy__submissions_run(eddy_loop *loop) {
   pthread_mutex_lock(&loop->sub_mu);
   eddy__submission *s = loop->sub_head;
-  loop->sub_head = NULL;
+  __atomic_store_n(&loop->sub_head, NULL, __ATOMIC_RELAXED);
   loop->sub_tail = &loop->sub_head;
   pthread_mutex_unlock(&loop->sub_mu);
   while (s) {

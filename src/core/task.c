@@ -30,7 +30,7 @@ __thread eddy_loop *eddy__loop_tls __attribute__((tls_model("initial-exec")));
  * sets loop->current to the task it resumes. The resumed side stores the
  * context it came from where it belongs. */
 static inline void arrived(eddy_loop *loop, eddy__transfer tr) {
-  if (tr.data) ((eddy_task *)tr.data)->active->ctx = tr.ctx;
+  if (tr.data) ((eddy_task *)tr.data)->resume_ctx = tr.ctx;
   else loop->sched_ctx = tr.ctx;
 }
 
@@ -50,9 +50,9 @@ static inline __attribute__((always_inline)) int handoff(eddy_loop *loop, eddy_t
     eddy_task *next = eddy__container_of(n, eddy_task, runq);
     next->state = EDDY__RUNNING;
     if (next == t) return 0;
-    eddy__coro *nc = next->active;
+    eddy__coro *nc = next->active; /* its stack, for ASan */
     loop->current = next;
-    *ctx = nc->ctx;
+    *ctx = next->resume_ctx;
     *lo = nc->stack.lo;
     *size = (size_t)(nc->stack.hi - nc->stack.lo);
     return 1;
@@ -70,7 +70,7 @@ static inline __attribute__((always_inline)) void suspend(eddy_task *t) {
   const void *lo;
   size_t size;
   if (!handoff(loop, t, &ctx, &lo, &size)) return;
-  arrived(loop, eddy__switch_to(ctx, lo, size, &t->active->asan_fake, t));
+  arrived(loop, eddy__switch_to(loop, ctx, lo, size, &t->active->asan_fake, t));
 }
 /* Out of line on purpose: eddy_yield calls it rather than inlining the
  * switch, which measured 5.5 ns per yield here against 9.5 ns inlined
@@ -88,14 +88,14 @@ void eddy__resume(eddy_loop *loop, eddy_task *t) {
   loop->current = t;
   t->state = EDDY__RUNNING;
   eddy__transfer tr =
-      eddy__switch_to(c->ctx, c->stack.lo, (size_t)(c->stack.hi - c->stack.lo),
+      eddy__switch_to(loop, t->resume_ctx, c->stack.lo, (size_t)(c->stack.hi - c->stack.lo),
                 &loop->native_fake, NULL);
   eddy_task *back = tr.data;
   loop->current = NULL;
   if (back->state == EDDY__DONE) {
     if (!(back->flags & EDDY__F_HANDLE)) eddy__task_release(back);
   } else {
-    back->active->ctx = tr.ctx;
+    back->resume_ctx = tr.ctx;
   }
 }
 
@@ -190,7 +190,7 @@ void *eddy__park_begin(eddy__wait *w, eddy_time_t deadline, const char *what, vo
     eddy_task *next = eddy__container_of(n, eddy_task, runq);
     next->state = EDDY__RUNNING;
     loop->current = next;
-    return next->active->ctx;
+    return next->resume_ctx;
   }
 #endif
   return park_begin_slow(w, deadline, what, pc, rc);
@@ -239,6 +239,7 @@ EDDY_API int eddy_spawn_at(eddy_task **out, eddy_task_fn fn, void *arg,
     return -ENOMEM;
   }
   t->active = &t->coro;
+  t->resume_ctx = t->coro.ctx;
   t->loop = loop;
   t->fn = fn;
   t->arg = arg;
@@ -317,7 +318,7 @@ static void task_entry(eddy__transfer tr) {
   task_finish(t);
   /* Last switch out, always to the scheduler, which releases this stack;
    * ASan may drop its fake frames (save=NULL). */
-  eddy__switch_to(loop->sched_ctx, loop->native_lo, loop->native_size, NULL, t);
+  eddy__switch_to(loop, loop->sched_ctx, loop->native_lo, loop->native_size, NULL, t);
   abort();
 }
 
@@ -543,7 +544,7 @@ void eddy__coro_exit(eddy__coro *to, void *data) {
   eddy_task *t = eddy__self();
   t->coro_prev = t->active;
   t->active = to;
-  eddy__switch_to(to->ctx, to->stack.lo, (size_t)(to->stack.hi - to->stack.lo),
+  eddy__switch_to(t->loop, to->ctx, to->stack.lo, (size_t)(to->stack.hi - to->stack.lo),
             NULL, data);
   abort();
 }
