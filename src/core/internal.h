@@ -304,6 +304,33 @@ static inline void eddy__wait_init(eddy__wait *w, eddy_task *t) {
   w->data = NULL;
 }
 #define EDDY__POLL_EVERY 1024
+/* The common case of eddy__park_begin, inline for the channel's own wait:
+ * a wait without deadline, in a loop whose switch the caller inlines,
+ * handing the CPU to the next ready task. Returns the context to switch
+ * to, or NULL having changed nothing (then eddy__park_begin does it all). */
+static inline __attribute__((always_inline)) void *
+eddy__park_begin_fast(eddy__wait *w, eddy_task *t, const char *what, void *pc) {
+#if defined(EDDY__INLINE_SWITCH_USABLE) && !defined(EDDY__ASAN)
+  eddy_loop *loop = t->loop;
+  eddy_node *n = loop->runq.next;
+  if (unlikely(loop->fp_env_per_task || n == &loop->runq ||
+               loop->since_poll >= EDDY__POLL_EVERY || n == &t->runq))
+    return NULL;
+  t->wait = w;
+  t->wait_what = what;
+  t->wait_pc = pc;
+  t->state = EDDY__WAITING;
+  loop->since_poll++;
+  eddy__node_unlink(n);
+  eddy_task *next = eddy__container_of(n, eddy_task, runq);
+  next->state = EDDY__RUNNING;
+  loop->current = next;
+  return next->resume_ctx;
+#else
+  (void)w, (void)t, (void)what, (void)pc;
+  return NULL;
+#endif
+}
 /* Switch from the current task to the scheduler (the task must already be
  * queued somewhere, or parked). */
 void eddy__suspend(eddy_task *t);

@@ -172,27 +172,10 @@ static __attribute__((noinline)) void *park_begin_slow(eddy__wait *w, eddy_time_
 
 void *eddy__park_begin(eddy__wait *w, eddy_time_t deadline, const char *what, void *pc,
                        int *rc) {
-#if defined(EDDY__INLINE_SWITCH_USABLE) && !defined(EDDY__ASAN)
-  eddy_task *t = w->task;
-  eddy_loop *loop = t->loop;
-  if (likely(deadline == EDDY_FOREVER && !loop->fp_env_per_task)) {
-    eddy_node *n = loop->runq.next;
-    if (n == &loop->runq || loop->since_poll >= EDDY__POLL_EVERY || n == &t->runq)
-      return park_begin_slow(w, deadline, what, pc, rc);
-    /* park_prepare and handoff, for a wait without deadline handing the
-     * CPU to the next ready task */
-    t->wait = w;
-    t->wait_what = what;
-    t->wait_pc = pc;
-    t->state = EDDY__WAITING;
-    loop->since_poll++;
-    eddy__node_unlink(n);
-    eddy_task *next = eddy__container_of(n, eddy_task, runq);
-    next->state = EDDY__RUNNING;
-    loop->current = next;
-    return next->resume_ctx;
+  if (likely(deadline == EDDY_FOREVER)) {
+    void *to = eddy__park_begin_fast(w, w->task, what, pc);
+    if (likely(to != NULL)) return to;
   }
-#endif
   return park_begin_slow(w, deadline, what, pc, rc);
 }
 

@@ -133,24 +133,28 @@ _Static_assert(sizeof(((eddy__park_ticket *)0)->wait) >= sizeof(eddy__wait),
 
 /* A send or receive that must wait: queued in `q` with its ticket's wait
  * record, then parked; returns the context to switch to (see chan.h). */
-static inline void *wait_begin(eddy_node *q, void *item, eddy_time_t deadline, const char *what,
-                               void *pc, eddy__park_ticket *tk, int *rc) {
-  eddy_task *t = eddy__self();
+static inline __attribute__((always_inline)) void *
+wait_begin(eddy_task *t, eddy_node *q, void *item, eddy_time_t deadline, const char *what,
+           void *pc, eddy__park_ticket *tk, int *rc) {
   eddy__wait *w = (eddy__wait *)(void *)tk->wait;
   eddy__wait_init(w, t);
   w->data = item;
   eddy__list_push_back(q, &w->node);
   tk->self = t;
+  if (likely(deadline == EDDY_FOREVER)) {
+    void *to = eddy__park_begin_fast(w, t, what, pc);
+    if (likely(to != NULL)) return to;
+  }
   return eddy__park_begin(w, deadline, what, pc, rc);
 }
 static __attribute__((noinline)) void *send_wait(eddy_chan *ch, const void *item,
                                                  eddy_time_t deadline, eddy__park_ticket *tk,
                                                  int *rc, void *pc) {
-  return wait_begin(&ch->senders, (void *)item, deadline, "send", pc, tk, rc);
+  return wait_begin(eddy__self(), &ch->senders, (void *)item, deadline, "send", pc, tk, rc);
 }
 static __attribute__((noinline)) void *recv_wait(eddy_chan *ch, void *item, eddy_time_t deadline,
                                                  eddy__park_ticket *tk, int *rc, void *pc) {
-  return wait_begin(&ch->receivers, item, deadline, "recv", pc, tk, rc);
+  return wait_begin(eddy__self(), &ch->receivers, item, deadline, "recv", pc, tk, rc);
 }
 
 /* The common transfers, where a task on the other side is waiting or the
@@ -183,8 +187,9 @@ EDDY_API void *eddy__chan_send_begin(eddy_chan *ch, const void *item, eddy_time_
         *rc = 0;
         return NULL;
       }
-    } else if (!ch->unbounded) { /* full: wait */
-      return send_wait(ch, item, deadline, tk, rc, __builtin_return_address(0));
+    } else if (!ch->unbounded) { /* full: wait, the common wait in this frame */
+      return wait_begin(t, &ch->senders, (void *)item, deadline, "send",
+                        __builtin_return_address(0), tk, rc);
     }
   }
   return send_begin_slow(ch, item, deadline, tk, rc, __builtin_return_address(0));
@@ -257,8 +262,9 @@ EDDY_API void *eddy__chan_recv_begin(eddy_chan *ch, void *item, eddy_time_t dead
         *rc = 0;
         return NULL;
       }
-    } else if (!ch->closed) { /* empty: wait */
-      return recv_wait(ch, item, deadline, tk, rc, __builtin_return_address(0));
+    } else if (!ch->closed) { /* empty: wait, the common wait in this frame */
+      return wait_begin(t, &ch->receivers, item, deadline, "recv", __builtin_return_address(0),
+                        tk, rc);
     }
   }
   return recv_begin_slow(ch, item, deadline, tk, rc, __builtin_return_address(0));
