@@ -202,11 +202,13 @@ static void complete(eddy_loop *loop, ring *r, struct io_uring_cqe *cqe,
   if (o->w.task->wait == &o->w) eddy__wake(&o->w, 0);
 }
 
-/* Work is waiting: completions to reap, or task work the kernel queued
- * (which runs, and posts its completions, when we next enter). */
+/* Work is waiting: completions to reap, task work the kernel queued
+ * (which runs, and posts its completions, when we next enter), or
+ * completions held back by a full completion queue (flushed when we
+ * next enter). */
 static int work_ready(ring *r) {
   return io_uring_cq_ready(&r->ring) ||
-         (IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_TASKRUN);
+         (IO_URING_READ_ONCE(*r->ring.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW));
 }
 
 /* Busy polling (see the top of the file): submit what is queued, then spin
