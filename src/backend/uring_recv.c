@@ -52,7 +52,16 @@ struct uring_recv {
   uint32_t *len;   /* per buffer: the bytes received into it */
   uint16_t *next;  /* per buffer: the next one in its stream's queue */
   mrecv *orphans;  /* closed streams' requests the kernel still holds */
+  unsigned out;    /* buffers taken from the ring and not yet put back */
 };
+
+unsigned long eddy__recv_nobufs;
+long eddy__recv_buffers_out(void) {
+  eddy_loop *loop = eddy__loop();
+  if (!loop || loop->backend != &eddy__backend_uring) return -1;
+  uring_recv *u = ring_of(loop)->recv;
+  return u ? (long)u->out : -1;
+}
 
 /* A stream's request and queue. Buffers queued are linked through the
  * ring's next[] (a buffer is in one queue at most), so a queue costs no
@@ -81,6 +90,7 @@ static void unmap(uring_recv *u) {
 }
 
 static void put_buffer(uring_recv *u, unsigned bid) {
+  u->out--;
   io_uring_buf_ring_add(u->br, u->mem + (size_t)bid * u->size, u->size,
                         (unsigned short)bid, (int)u->mask, 0);
   io_uring_buf_ring_advance(u->br, 1);
@@ -163,6 +173,7 @@ static void completed(ring *r, mrecv *m, int res, unsigned flags) {
   if (res > 0) {
     if (flags & IORING_CQE_F_BUFFER) {
       unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+      u->out++;
       VALGRIND_MAKE_MEM_DEFINED(u->mem + (size_t)bid * u->size, (size_t)res);
       if (m->closing) {
         put_buffer(u, bid);
@@ -183,6 +194,7 @@ static void completed(ring *r, mrecv *m, int res, unsigned flags) {
     m->eof = 1;
   } else if (res == -ENOBUFS) {
     m->nobufs = 1;
+    eddy__recv_nobufs++;
   } else if (res == -ECANCELED) {
     /* ours: paused (the queue is long) or closing */
   } else if ((res == -EINVAL || res == -EOPNOTSUPP) && !m->got_data) {

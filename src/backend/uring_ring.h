@@ -57,5 +57,9 @@ long eddy__uring_recv_peek(eddy_task *t, void **state, eddy_watch *w,
 void eddy__uring_recv_consume(eddy_loop *loop, void *state, size_t n);
 size_t eddy__uring_recv_queued(const void *state);
 void eddy__uring_recv_close(eddy_loop *loop, void *state);
+/* Test hooks: the current loop's buffers out of the ring (-1: no ring), and
+ * how often a ring ran dry. */
+long eddy__recv_buffers_out(void);
+extern unsigned long eddy__recv_nobufs;
 
 #endif

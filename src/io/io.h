@@ -17,6 +17,8 @@ struct eddy_listener {
 /* The maker of a stream knows its fd is a byte-stream socket or a pipe, in
  * which a short read means empty: spares the stream finding out (stream.c). */
 void eddy__stream_byte_stream(eddy_stream *s);
+/* Test hook: 1 if the stream reads through multishot receive (stream.c). */
+int eddy__stream_multishot(const eddy_stream *s);
 
 /* A numeric IPv4/IPv6 address and port as a sockaddr (NULL or "" host:
  * 0.0.0.0). 0 or -EINVAL. */

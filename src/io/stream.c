@@ -234,6 +234,9 @@ static int fill_ms(eddy_stream *s, eddy_task *t, eddy_time_t deadline) {
 
 void eddy__stream_byte_stream(eddy_stream *s) { s->empties = 1; }
 
+/* Test hook (internal): does the stream read through multishot receive? */
+int eddy__stream_multishot(const eddy_stream *s) { return s->ms != NULL; }
+
 /* Whether a short read emptied the fd, so the next read can wait for an
  * edge instead (epoll). Learnt once per stream, on its first short read,
  * for streams whose maker did not say (eddy__stream_byte_stream). */

@@ -1,0 +1,555 @@
+/* test_mshot.c: stream reads through multishot receive (io_uring's
+ * provided-buffer ring, src/backend/uring_recv.c), and the one-shot path
+ * they fall back to. Each behaviour runs on both backends: on epoll the
+ * same reads must give the same bytes (there is no ring: the hooks say
+ * so), on io_uring the tests also check that multishot was the path taken
+ * and that every buffer goes back to the ring. */
+#include "test.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+/* Internal hooks (test-only). */
+int eddy__stream_multishot(const eddy_stream *s);
+#ifdef EDDY_HAVE_URING
+long eddy__recv_buffers_out(void);
+extern unsigned long eddy__recv_nobufs;
+#else
+static long eddy__recv_buffers_out(void) { return -1; }
+static unsigned long eddy__recv_nobufs;
+#endif
+
+static int on_uring(void) { return strcmp(eddy_backend_name(), "io_uring") == 0; }
+
+static const eddy_loop_opts opts_epoll = {.backend = EDDY_BACKEND_EPOLL};
+
+static void run_both_opts(eddy_task_fn fn, const eddy_loop_opts *o) {
+  eddy_loop_opts e = *o, u = *o;
+  e.backend = EDDY_BACKEND_EPOLL;
+  ASSERT_RC(eddy_run_opts(fn, NULL, &e), 0);
+#ifdef EDDY_HAVE_URING
+  u.backend = EDDY_BACKEND_IO_URING;
+  ASSERT_RC(eddy_run_opts(fn, NULL, &u), 0);
+#else
+  (void)u;
+#endif
+}
+static void run_both(eddy_task_fn fn) { run_both_opts(fn, &opts_epoll); }
+
+/* On io_uring: the stream read through multishot, and (once it is closed)
+ * every buffer is back in the ring. On epoll there is no ring. */
+static void expect_multishot(eddy_stream *s, int want) {
+  if (on_uring()) ASSERT_EQ(eddy__stream_multishot(s), want);
+  else ASSERT_EQ(eddy__stream_multishot(s), 0);
+}
+static void expect_ring_whole(void) {
+  if (on_uring()) ASSERT_EQ(eddy__recv_buffers_out(), 0);
+  else ASSERT_EQ(eddy__recv_buffers_out(), -1);
+}
+
+/* A TCP connection over loopback: the accepted side as a stream, the
+ * connecting side as a plain blocking-free socket fd (the "peer"). */
+static void tcp_pair(eddy_stream **s, int *peer, const eddy_stream_opts *o) {
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
+  int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT(c >= 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_port = htons((uint16_t)eddy_listener_port(l)),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  ASSERT_EQ(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+  ASSERT_RC(eddy_listener_accept(l, s, o, EDDY_FOREVER), 0);
+  eddy_listener_close(l);
+  int one = 1;
+  setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  *peer = c;
+}
+
+static unsigned char pat(size_t i) { return (unsigned char)(i * 131u + (i >> 9)); }
+
+/* ---- byte order and completeness */
+
+#define TOTAL ((size_t)3 << 20)
+
+typedef struct {
+  eddy_stream *w;
+} writer_arg;
+
+/* Sends the pattern in sizes from 1 byte to 64 KiB, through a stream of
+ * its own (so the reader's loop is the one that waits). */
+static int pattern_writer(void *arg) {
+  eddy_stream *w = arg;
+  static unsigned char buf[1 << 16];
+  size_t off = 0, k = 0;
+  static const size_t sizes[] = {1, 7, 100, 1500, 4096, 8192, 8193, 65536, 3, 30000};
+  while (off < TOTAL) {
+    size_t n = sizes[k++ % (sizeof sizes / sizeof sizes[0])];
+    if (n > TOTAL - off) n = TOTAL - off;
+    for (size_t i = 0; i < n; i++) buf[i] = pat(off + i);
+    ASSERT_RC(eddy_stream_write(w, buf, n, NULL, EDDY_FOREVER), 0);
+    off += n;
+    if (k % 5 == 0) ASSERT_RC(eddy_yield(), 0); /* let completions pile up */
+  }
+  ASSERT_RC(eddy_stream_shutdown(w), 0);
+  return 0;
+}
+
+/* Reads the pattern back through every kind of read in turn. */
+static int order_main(void *arg) {
+  (void)arg;
+  eddy_stream *s;
+  int peer;
+  tcp_pair(&s, &peer, NULL);
+  eddy_stream *w;
+  ASSERT_EQ(fcntl(peer, F_SETFL, O_NONBLOCK), 0);
+  ASSERT_RC(eddy_stream_from_fd(peer, NULL, &w), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, pattern_writer, w), 0);
+  static unsigned char got[70000];
+  size_t off = 0;
+  for (unsigned k = 0; off < TOTAL; k++) {
+    size_t n = 0;
+    const char *d = NULL;
+    switch (k % 4) {
+    case 0: {
+      long r = eddy_stream_read(s, got, 1 + k % 9000, EDDY_FOREVER);
+      ASSERT(r > 0);
+      n = (size_t)r;
+      d = (const char *)got;
+      break;
+    }
+    case 1: /* zero-copy on io_uring */
+      ASSERT_RC(eddy_stream_read_chunk(s, 1 + (k * 37) % 20000, &d, &n, EDDY_FOREVER), 0);
+      break;
+    case 2:
+      n = 1 + (k * 13) % 5000;
+      if (n > TOTAL - off) n = TOTAL - off;
+      ASSERT_RC(eddy_stream_read_exact(s, got, n, EDDY_FOREVER), 0);
+      d = (const char *)got;
+      break;
+    case 3: /* up to a byte value: read_until over queued buffers */
+      ASSERT_RC(eddy_stream_read_until(s, (char)pat(off + 700), 1 << 20, &d, &n,
+                                       EDDY_FOREVER), 0);
+      break;
+    }
+    for (size_t i = 0; i < n; i++)
+      if ((unsigned char)d[i] != pat(off + i))
+        FAIL_("byte %zu: %u, want %u", off + i, (unsigned char)d[i], pat(off + i));
+    off += n;
+  }
+  ASSERT_EQ(off, TOTAL);
+  char c;
+  ASSERT_EQ(eddy_stream_read(s, &c, 1, EDDY_FOREVER), 0);
+  expect_multishot(s, 1);
+  int res;
+  ASSERT_RC(eddy_join(t, &res), 0);
+  ASSERT_RC(res, 0);
+  eddy_stream_close(s); /* w was shut down: s sees its end at once */
+  eddy_stream_close(w);
+  expect_ring_whole();
+  return 0;
+}
+TEST(bytes_arrive_whole_and_in_order_through_every_read) { run_both(order_main); }
+
+/* ---- a slow reader lets the ring run dry */
+
+#define DRY_STREAMS 4
+#define DRY_BYTES ((size_t)256 << 10)
+
+static int dry_main(void *arg) {
+  (void)arg;
+  eddy_stream *s[DRY_STREAMS];
+  int peer[DRY_STREAMS];
+  unsigned long nobufs0 = eddy__recv_nobufs;
+  static unsigned char buf[DRY_BYTES];
+  for (int i = 0; i < DRY_STREAMS; i++) {
+    tcp_pair(&s[i], &peer[i], NULL);
+    int big = 1 << 20;
+    setsockopt(peer[i], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+  }
+  /* each stream's first byte arms its request; then everything is sent
+   * while nobody reads, so the requests take buffers until none is left */
+  for (int i = 0; i < DRY_STREAMS; i++) {
+    ASSERT_EQ(send(peer[i], "\x01", 1, 0), 1);
+    char c;
+    ASSERT_EQ(eddy_stream_read(s[i], &c, 1, EDDY_FOREVER), 1);
+  }
+  for (int i = 0; i < DRY_STREAMS; i++) {
+    for (size_t k = 0; k < DRY_BYTES; k++) buf[k] = pat(k + (size_t)i);
+    ASSERT_EQ(send(peer[i], buf, DRY_BYTES, MSG_DONTWAIT), (long)DRY_BYTES);
+    shutdown(peer[i], SHUT_WR);
+  }
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(20)), 0); /* completions pile up */
+  if (on_uring()) ASSERT(eddy__recv_nobufs > nobufs0); /* the ring ran dry */
+  /* read slowly, a little from each in turn: everything comes, in order */
+  size_t off[DRY_STREAMS] = {0};
+  int done = 0;
+  while (done < DRY_STREAMS) {
+    done = 0;
+    for (int i = 0; i < DRY_STREAMS; i++) {
+      if (off[i] == DRY_BYTES) {
+        done++;
+        continue;
+      }
+      long n = eddy_stream_read(s[i], buf, 3000, EDDY_FOREVER);
+      ASSERT(n > 0);
+      for (long k = 0; k < n; k++)
+        ASSERT_EQ(buf[k], pat(off[i] + (size_t)k + (size_t)i));
+      off[i] += (size_t)n;
+    }
+  }
+  for (int i = 0; i < DRY_STREAMS; i++) {
+    char c;
+    ASSERT_EQ(eddy_stream_read(s[i], &c, 1, EDDY_FOREVER), 0);
+    expect_multishot(s[i], 1);
+    eddy_stream_close(s[i]);
+    close(peer[i]);
+  }
+  expect_ring_whole();
+  return 0;
+}
+TEST(slow_readers_run_the_ring_dry_and_lose_nothing) {
+  /* 8 buffers of 4 KiB for four streams with 256 KiB each */
+  eddy_loop_opts o = {.recv_buffers = 8, .recv_buffer_size = 4096};
+  run_both_opts(dry_main, &o);
+}
+
+/* ---- close while completions are queued */
+
+static int close_queued_main(void *arg) {
+  (void)arg;
+  eddy_stream *s;
+  int peer;
+  tcp_pair(&s, &peer, NULL);
+  static unsigned char buf[200000];
+  ASSERT_EQ(send(peer, "x", 1, 0), 1);
+  const char *d;
+  size_t n;
+  ASSERT_RC(eddy_stream_read_chunk(s, 1, &d, &n, EDDY_FOREVER), 0);
+  memset(buf, 'q', sizeof buf);
+  ASSERT_EQ(send(peer, buf, sizeof buf, 0), (long)sizeof buf);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(10)), 0);
+  /* bytes wait in the ring for the stream, one buffer lent out */
+  ASSERT_RC(eddy_stream_read_chunk(s, 10, &d, &n, EDDY_FOREVER), 0);
+  ASSERT_EQ(n, 10);
+  if (on_uring()) {
+    ASSERT(eddy_stream_buffered(s) > 4096); /* queued, not yet read */
+    ASSERT(eddy__recv_buffers_out() > 1);
+  }
+  close(peer);
+  ASSERT_RC(eddy_stream_close(s), 0);
+  expect_ring_whole(); /* and no record leaks (the harness counts them) */
+  return 0;
+}
+TEST(close_with_completions_queued_returns_every_buffer) { run_both(close_queued_main); }
+
+/* The same outside any task (a stream closed by loop teardown code): the
+ * request's record outlives the stream until the loop ends. */
+static int close_outside_main(void *arg) {
+  (void)arg;
+  eddy_stream *s;
+  int peer;
+  tcp_pair(&s, &peer, NULL);
+  ASSERT_EQ(send(peer, "abc", 3, 0), 3);
+  char b[3];
+  ASSERT_RC(eddy_stream_read_exact(s, b, 3, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_stream_shutdown(s), 0);
+  close(peer);
+  eddy_stream_close(s); /* closing with its request armed, then end */
+  return 0;
+}
+TEST(loop_ends_with_a_closed_streams_request_in_flight) { run_both(close_outside_main); }
+
+/* ---- cancellation and deadlines */
+
+static int parked_read(void *arg) {
+  char b[16];
+  return (int)eddy_stream_read(arg, b, sizeof b, EDDY_FOREVER);
+}
+static int cancel_main(void *arg) {
+  (void)arg;
+  eddy_stream *s;
+  int peer;
+  tcp_pair(&s, &peer, NULL);
+  ASSERT_EQ(send(peer, "1", 1, 0), 1); /* the request is armed */
+  char b[64];
+  ASSERT_EQ(eddy_stream_read(s, b, sizeof b, EDDY_FOREVER), 1);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, parked_read, s), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0);
+  eddy_cancel(t);
+  int res;
+  ASSERT_RC(eddy_join(t, &res), 0);
+  ASSERT_RC(res, -ECANCELED);
+  /* a deadline the same way */
+  ASSERT_RC(eddy_stream_read(s, b, sizeof b, eddy_deadline_in(EDDY_MSEC(3))), -ETIMEDOUT);
+  const char *d;
+  size_t n;
+  ASSERT_RC(eddy_stream_read_chunk(s, 8, &d, &n, eddy_deadline_in(EDDY_MSEC(3))), -ETIMEDOUT);
+  /* what comes next is read by the next call, whole */
+  ASSERT_EQ(send(peer, "hello", 5, 0), 5);
+  ASSERT_RC(eddy_stream_read_exact(s, b, 5, EDDY_FOREVER), 0);
+  ASSERT(memcmp(b, "hello", 5) == 0);
+  expect_multishot(s, 1);
+  close(peer);
+  eddy_stream_close(s);
+  expect_ring_whole();
+  return 0;
+}
+TEST(cancelled_or_timed_out_read_loses_nothing) { run_both(cancel_main); }
+
+/* ---- the peer's end: reset, orderly close */
+
+static int reset_main(void *arg) {
+  (void)arg;
+  eddy_stream *s;
+  int peer;
+  tcp_pair(&s, &peer, NULL);
+  ASSERT_EQ(send(peer, "0", 1, 0), 1);
+  char b[64];
+  ASSERT_EQ(eddy_stream_read(s, b, 1, EDDY_FOREVER), 1);
+  ASSERT_EQ(send(peer, "before", 6, 0), 6);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0); /* received (queued on io_uring) */
+  struct linger lg = {.l_onoff = 1, .l_linger = 0};
+  ASSERT_EQ(setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  close(peer); /* reset */
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0);
+  /* the bytes that came before the reset, then the reset, which stays */
+  ASSERT_RC(eddy_stream_read_exact(s, b, 6, EDDY_FOREVER), 0);
+  ASSERT(memcmp(b, "before", 6) == 0);
+  ASSERT_RC(eddy_stream_read(s, b, sizeof b, EDDY_FOREVER), -ECONNRESET);
+  const char *d;
+  size_t n;
+  ASSERT_RC(eddy_stream_read_chunk(s, 8, &d, &n, EDDY_FOREVER), -ECONNRESET);
+  eddy_stream_close(s);
+  expect_ring_whole();
+  return 0;
+}
+TEST(reset_comes_after_the_bytes_before_it_and_stays) { run_both(reset_main); }
+
+static int eof_main(void *arg) {
+  (void)arg;
+  eddy_stream *s;
+  int peer;
+  tcp_pair(&s, &peer, NULL);
+  ASSERT_EQ(send(peer, "a\nb", 3, 0), 3);
+  shutdown(peer, SHUT_WR);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0);
+  eddy_line ln;
+  ASSERT_RC(eddy_stream_read_until(s, '\n', 64, &ln.data, &ln.len, EDDY_FOREVER), 0);
+  ASSERT_EQ(ln.len, 2);
+  ASSERT_RC(eddy_stream_read_until(s, '\n', 64, &ln.data, &ln.len, EDDY_FOREVER), 0);
+  ASSERT_EQ(ln.len, 1); /* the last line, unterminated */
+  ASSERT(ln.data[0] == 'b');
+  for (int i = 0; i < 2; i++) {
+    const char *d;
+    size_t n;
+    char c;
+    ASSERT_RC(eddy_stream_read_chunk(s, 8, &d, &n, EDDY_FOREVER), EDDY_DONE);
+    ASSERT_EQ(eddy_stream_read(s, &c, 1, EDDY_FOREVER), 0);
+  }
+  close(peer);
+  eddy_stream_close(s);
+  expect_ring_whole();
+  return 0;
+}
+TEST(end_of_stream_after_queued_bytes_and_it_stays) { run_both(eof_main); }
+
+/* ---- zero-copy chunks */
+
+static int lend_main(void *arg) {
+  (void)arg;
+  eddy_stream *s;
+  int peer;
+  tcp_pair(&s, &peer, NULL);
+  ASSERT_EQ(send(peer, "abcdef", 6, 0), 6);
+  const char *d;
+  size_t n;
+  ASSERT_RC(eddy_stream_read_chunk(s, 4, &d, &n, EDDY_FOREVER), 0);
+  ASSERT_EQ(n, 4);
+  ASSERT(memcmp(d, "abcd", 4) == 0);
+  ASSERT_EQ(eddy_stream_buffered(s), 2); /* the rest, on either path */
+  if (on_uring()) ASSERT_EQ(eddy__recv_buffers_out(), 1); /* lent, held */
+  ((char *)d)[0] = 'Z'; /* a chunk may be written over */
+  ASSERT_RC(eddy_stream_read_chunk(s, 4, &d, &n, EDDY_FOREVER), 0);
+  ASSERT_EQ(n, 2);
+  ASSERT(memcmp(d, "ef", 2) == 0);
+  char c;
+  ASSERT_RC(eddy_stream_read(s, &c, 1, eddy_deadline_in(EDDY_MSEC(2))), -ETIMEDOUT);
+  expect_ring_whole(); /* the next read gave the buffer back */
+  close(peer);
+  eddy_stream_close(s);
+  return 0;
+}
+TEST(chunk_lends_the_buffer_until_the_next_read) { run_both(lend_main); }
+
+/* ---- fallbacks and injected failures */
+
+static int echo_small(void) {
+  eddy_stream *s;
+  int peer;
+  tcp_pair(&s, &peer, NULL);
+  ASSERT_EQ(send(peer, "ping\n", 5, 0), 5);
+  const char *d;
+  size_t n;
+  ASSERT_RC(eddy_stream_read_until(s, '\n', 64, &d, &n, EDDY_FOREVER), 0);
+  ASSERT_EQ(n, 5);
+  ASSERT(memcmp(d, "ping\n", 5) == 0);
+  ASSERT_EQ(send(peer, "pong\n", 5, 0), 5);
+  ASSERT_RC(eddy_stream_read_until(s, '\n', 64, &d, &n, EDDY_FOREVER), 0);
+  ASSERT(memcmp(d, "pong\n", 5) == 0);
+  int ms = eddy__stream_multishot(s);
+  close(peer);
+  eddy_stream_close(s);
+  return ms;
+}
+
+static int no_ring_main(void *arg) {
+  (void)arg;
+  ASSERT_EQ(eddy__recv_buffers_out(), -1); /* no ring registered */
+  ASSERT_EQ(echo_small(), 0);             /* one-shot receives */
+  return 0;
+}
+TEST(buffer_ring_refused_at_start_leaves_one_shot_receives) {
+  eddy__fault_set(EDDY_SYS_URING_BUFRING, 0, EINVAL, 1);
+  run_both(no_ring_main);
+}
+TEST(multishot_off_by_option) {
+  eddy_loop_opts o = {.recv_multishot = -1};
+  run_both_opts(no_ring_main, &o);
+}
+TEST(multishot_off_by_environment) {
+  setenv("EDDY_RECV_MULTISHOT", "0", 1);
+  run_both(no_ring_main);
+  eddy_loop_opts o = {.recv_multishot = 1}; /* an explicit choice wins */
+  setenv("EDDY_RECV_MULTISHOT", "0", 1);
+  ASSERT_RC(eddy_run_opts(order_main, NULL, &o), 0);
+  unsetenv("EDDY_RECV_MULTISHOT");
+}
+
+static int refused_main(void *arg) {
+  (void)arg;
+  /* the kernel refuses the request (before 6.0): this stream and every
+   * later one use one-shot receives */
+  if (on_uring()) eddy__fault_set(EDDY_SYS_RECV, 0, EINVAL, 1);
+  ASSERT_EQ(echo_small(), 0);
+  ASSERT_EQ(echo_small(), 0);
+  return 0;
+}
+TEST(kernel_refusing_multishot_falls_back_to_one_shot) { run_both(refused_main); }
+
+static int nobufs_main(void *arg) {
+  (void)arg;
+  /* the ring is dry as the request starts: one receive of the stream's
+   * own, then multishot again */
+  if (on_uring()) eddy__fault_set(EDDY_SYS_RECV, 0, ENOBUFS, 1);
+  ASSERT_EQ(echo_small(), on_uring());
+  expect_ring_whole();
+  return 0;
+}
+TEST(dry_ring_at_arming_takes_one_receive_then_rearms) { run_both(nobufs_main); }
+
+static int nomem_main(void *arg) {
+  (void)arg;
+  eddy_stream *s;
+  int peer;
+  tcp_pair(&s, &peer, NULL);
+  ASSERT_EQ(send(peer, "abc", 3, 0), 3);
+  char b[8];
+  eddy__fault_set(EDDY_SYS_ALLOC, 0, ENOMEM, 1); /* the request's record */
+  ASSERT_EQ(eddy_stream_read(s, b, sizeof b, EDDY_FOREVER), 3);
+  ASSERT_EQ(eddy__stream_multishot(s), 0); /* that read was a one-shot */
+  ASSERT_EQ(send(peer, "de", 2, 0), 2);
+  ASSERT_EQ(eddy_stream_read(s, b, sizeof b, EDDY_FOREVER), 2);
+  ASSERT(memcmp(b, "de", 2) == 0);
+  expect_multishot(s, 1); /* and the next one armed it */
+  close(peer);
+  eddy_stream_close(s);
+  return 0;
+}
+TEST(no_memory_for_the_request_takes_one_receive) { run_both(nomem_main); }
+
+static int reset_injected_main(void *arg) {
+  (void)arg;
+  eddy_stream *s;
+  int peer;
+  tcp_pair(&s, &peer, NULL);
+  eddy__fault_set(EDDY_SYS_RECV, 0, ECONNRESET, 1);
+  char b[8];
+  ASSERT_RC(eddy_stream_read(s, b, sizeof b, EDDY_FOREVER), -ECONNRESET);
+  ASSERT_RC(eddy_stream_read(s, b, sizeof b, EDDY_FOREVER), -ECONNRESET);
+  close(peer);
+  eddy_stream_close(s);
+  return 0;
+}
+TEST(injected_reset_ends_the_request_and_reaches_the_reader) { run_both(reset_injected_main); }
+
+/* Streams that asked for less memory than a ring buffer, pipes, and
+ * message sockets keep to one-shot receives. */
+static int small_stream_main(void *arg) {
+  (void)arg;
+  eddy_stream *s;
+  int peer;
+  eddy_stream_opts o = {.read_buffer = 512, .max_buffer = 1024};
+  tcp_pair(&s, &peer, &o);
+  static char junk[8192];
+  memset(junk, 'z', sizeof junk);
+  ASSERT_EQ(send(peer, junk, sizeof junk, 0), (long)sizeof junk);
+  const char *d;
+  size_t n;
+  ASSERT_RC(eddy_stream_read_until(s, '\n', 1 << 20, &d, &n, EDDY_FOREVER), -EMSGSIZE);
+  ASSERT(eddy_stream_buffered(s) <= 1024); /* the stream's bound holds */
+  ASSERT_EQ(eddy__stream_multishot(s), 0);
+  close(peer);
+  eddy_stream_close(s);
+
+  int pp[2];
+  ASSERT_EQ(pipe2(pp, O_NONBLOCK | O_CLOEXEC), 0);
+  ASSERT_RC(eddy_stream_from_fd(pp[0], NULL, &s), 0);
+  ASSERT_EQ(write(pp[1], "pipe", 4), 4);
+  char b[8];
+  ASSERT_EQ(eddy_stream_read(s, b, sizeof b, EDDY_FOREVER), 4);
+  ASSERT_EQ(eddy__stream_multishot(s), 0);
+  close(pp[1]);
+  ASSERT_EQ(eddy_stream_read(s, b, sizeof b, EDDY_FOREVER), 0);
+  eddy_stream_close(s);
+
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &s), 0);
+  ASSERT_EQ(send(sv[1], "msg", 3, 0), 3);
+  ASSERT_EQ(eddy_stream_read(s, b, sizeof b, EDDY_FOREVER), 3);
+  ASSERT_EQ(eddy__stream_multishot(s), 0);
+  close(sv[1]);
+  eddy_stream_close(s);
+  expect_ring_whole();
+  return 0;
+}
+TEST(small_streams_pipes_and_message_sockets_stay_one_shot) { run_both(small_stream_main); }
+
+/* ---- options */
+
+static int nothing(void *arg) {
+  (void)arg;
+  return 0;
+}
+TEST(receive_options_are_checked_on_every_backend) {
+  const eddy_loop_opts bad[] = {
+      {.recv_buffers = 3},
+      {.recv_buffers = 65536},
+      {.recv_buffer_size = EDDY_RECV_BUFFER_MAX + 1},
+      {.recv_multishot = 2},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    eddy_loop_opts o = bad[i];
+    o.backend = EDDY_BACKEND_EPOLL;
+    ASSERT_RC(eddy_run_opts(nothing, NULL, &o), -EINVAL);
+#ifdef EDDY_HAVE_URING
+    o.backend = EDDY_BACKEND_IO_URING;
+    ASSERT_RC(eddy_run_opts(nothing, NULL, &o), -EINVAL);
+#endif
+  }
+  eddy_loop_opts ok = {.recv_buffers = 1, .recv_buffer_size = 1};
+  run_both_opts(nothing, &ok);
+}
