@@ -22,7 +22,8 @@ static unsigned long eddy__recv_nobufs;
 
 static int on_uring(void) { return strcmp(eddy_backend_name(), "io_uring") == 0; }
 
-static const eddy_loop_opts opts_epoll = {.backend = EDDY_BACKEND_EPOLL};
+/* multishot is opt-in: these tests ask for it */
+static const eddy_loop_opts opts_ms = {.recv_multishot = 1};
 
 static void run_both_opts(eddy_task_fn fn, const eddy_loop_opts *o) {
   eddy_loop_opts e = *o, u = *o;
@@ -35,7 +36,7 @@ static void run_both_opts(eddy_task_fn fn, const eddy_loop_opts *o) {
   (void)u;
 #endif
 }
-static void run_both(eddy_task_fn fn) { run_both_opts(fn, &opts_epoll); }
+static void run_both(eddy_task_fn fn) { run_both_opts(fn, &opts_ms); }
 
 /* On io_uring: the stream read through multishot, and (once it is closed)
  * every buffer is back in the ring. On epoll there is no ring. */
@@ -211,7 +212,8 @@ static int dry_main(void *arg) {
 }
 TEST(slow_readers_run_the_ring_dry_and_lose_nothing) {
   /* 8 buffers of 4 KiB for four streams with 256 KiB each */
-  eddy_loop_opts o = {.recv_buffers = 8, .recv_buffer_size = 4096};
+  eddy_loop_opts o = {.recv_multishot = 1, .recv_buffers = 8,
+                      .recv_buffer_size = 4096};
   run_both_opts(dry_main, &o);
 }
 
@@ -415,16 +417,22 @@ TEST(buffer_ring_refused_at_start_leaves_one_shot_receives) {
   eddy__fault_set(EDDY_SYS_URING_BUFRING, 0, EINVAL, 1);
   run_both(no_ring_main);
 }
-TEST(multishot_off_by_option) {
-  eddy_loop_opts o = {.recv_multishot = -1};
+TEST(multishot_off_by_default_and_by_option) {
+  unsetenv("EDDY_RECV_MULTISHOT");
+  eddy_loop_opts o = {0};
+  run_both_opts(no_ring_main, &o);
+  o.recv_multishot = -1;
   run_both_opts(no_ring_main, &o);
 }
-TEST(multishot_off_by_environment) {
+TEST(multishot_on_by_environment_unless_the_loop_says_no) {
+  setenv("EDDY_RECV_MULTISHOT", "1", 1);
+  eddy_loop_opts o = {0};
+  run_both_opts(order_main, &o); /* asserts the multishot path on io_uring */
+  o.recv_multishot = -1; /* an explicit choice wins */
+  run_both_opts(no_ring_main, &o);
   setenv("EDDY_RECV_MULTISHOT", "0", 1);
-  run_both(no_ring_main);
-  eddy_loop_opts o = {.recv_multishot = 1}; /* an explicit choice wins */
-  setenv("EDDY_RECV_MULTISHOT", "0", 1);
-  ASSERT_RC(eddy_run_opts(order_main, NULL, &o), 0);
+  o.recv_multishot = 0;
+  run_both_opts(no_ring_main, &o);
   unsetenv("EDDY_RECV_MULTISHOT");
 }
 
@@ -550,6 +558,7 @@ TEST(receive_options_are_checked_on_every_backend) {
     ASSERT_RC(eddy_run_opts(nothing, NULL, &o), -EINVAL);
 #endif
   }
-  eddy_loop_opts ok = {.recv_buffers = 1, .recv_buffer_size = 1};
+  eddy_loop_opts ok = {.recv_multishot = 1, .recv_buffers = 1,
+                       .recv_buffer_size = 1};
   run_both_opts(nothing, &ok);
 }

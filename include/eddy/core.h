@@ -55,9 +55,10 @@ typedef struct eddy_loop_opts {
    * from a ring of provided buffers the loop registers at start. */
   int recv_multishot;     /* 1: multishot receive into the loop's buffer
                            * ring; -1: one receive per read, straight into
-                           * the stream's buffer; 0: the default (on), or
-                           * the environment variable EDDY_RECV_MULTISHOT
-                           * (1 or 0) */
+                           * the stream's buffer; 0: the default (one
+                           * receive per read: it measured a little ahead
+                           * on the echo benchmark), unless the environment
+                           * variable EDDY_RECV_MULTISHOT=1 asks for it */
   unsigned recv_buffers;  /* buffers in the ring: a power of two up to
                            * 32768; 0 = EDDY_RECV_BUFFERS_DEFAULT */
   unsigned recv_buffer_size; /* bytes per buffer, 1 .. EDDY_RECV_BUFFER_MAX;

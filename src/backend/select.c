@@ -68,9 +68,9 @@ int eddy__poller_recv_setup(eddy_loop *loop, const eddy_loop_opts *o) {
   if (n > 32768 || (n & (n - 1)) || size > EDDY_RECV_BUFFER_MAX) return -EINVAL;
   int mode = o ? o->recv_multishot : 0;
   if (mode < -1 || mode > 1) return -EINVAL;
-  if (mode == 0) {
+  if (mode == 0) { /* off unless the environment asks (docs/guide-io.md) */
     const char *e = getenv("EDDY_RECV_MULTISHOT");
-    mode = e && !strcmp(e, "0") ? -1 : 1;
+    mode = e && !strcmp(e, "1") ? 1 : -1;
   }
   if (mode > 0 && loop->backend->recv_setup)
     loop->backend->recv_setup(loop, n, size);

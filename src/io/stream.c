@@ -14,8 +14,9 @@
  * On a backend that runs whole operations (io_uring) a read is a receive
  * straight into that buffer and a write a send of the caller's iovecs,
  * both carried by the loop's one system call per turn; on epoll they are
- * system calls of their own, made before waiting. Byte-stream sockets on
- * io_uring receive through one multishot request instead (uring_recv.c):
+ * system calls of their own, made before waiting. Where the loop asks for
+ * it (eddy_loop_opts.recv_multishot), byte-stream sockets on io_uring
+ * receive through one multishot request instead (uring_recv.c):
  * bytes wait in the loop's provided buffers, queued on the stream, until
  * a read copies them into the stream's buffer, or read_chunk lends them
  * out as they are (until the stream's next read). */
