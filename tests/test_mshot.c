@@ -562,3 +562,210 @@ TEST(receive_options_are_checked_on_every_backend) {
                        .recv_buffer_size = 1};
   run_both_opts(nothing, &ok);
 }
+
+/* ---- datagrams (eddy_udp_datagrams) */
+
+static int udp_sender(int *port) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT(fd >= 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  ASSERT_EQ(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+  *port = ntohs(a.sin_port);
+  int big = 1 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+  return fd;
+}
+static void udp_send(int fd, int port, const void *p, size_t n) {
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  ASSERT_EQ(sendto(fd, p, n, 0, (struct sockaddr *)&a, sizeof a), (long)n);
+}
+static size_t dgram_size(int i) { return (size_t)((i + 1) * 97) % 3001; }
+
+/* n datagrams of pattern, sizes dgram_size(i), first byte-of-pattern i */
+static void send_dgrams(int fd, int port, int n) {
+  static unsigned char b[4096];
+  for (int i = 0; i < n; i++) {
+    size_t len = dgram_size(i);
+    for (size_t k = 0; k < len; k++) b[k] = pat(k + (size_t)i);
+    udp_send(fd, port, b, len);
+  }
+}
+static void check_dgram(const eddy_datagram *d, int i, int sport) {
+  ASSERT_EQ(d->len, dgram_size(i));
+  ASSERT_EQ(d->truncated, 0);
+  for (size_t k = 0; k < d->len; k++) ASSERT_EQ((unsigned char)d->data[k], pat(k + (size_t)i));
+  ASSERT_EQ(d->fromlen, sizeof(struct sockaddr_in));
+  ASSERT_EQ(ntohs(((const struct sockaddr_in *)&d->from)->sin_port), sport);
+}
+
+static int dgram_main(void *arg) {
+  (void)arg;
+  eddy_udp *u;
+  ASSERT_RC(eddy_udp_open("127.0.0.1", 0, &u), 0);
+  int sport, fd = udp_sender(&sport);
+  int i = 0;
+  eddy_datagram d;
+  int st;
+  send_dgrams(fd, eddy_udp_port(u), 40);
+  EDDY_FOR(d, eddy_udp_datagrams(u, 4096), st) {
+    check_dgram(&d, i, sport);
+    /* lent out of the ring on io_uring, held until the next step */
+    if (on_uring()) ASSERT_EQ(eddy__recv_buffers_out() >= 1, 1);
+    if (++i == 40) break;
+  }
+  ASSERT_RC(st, EDDY_BROKE); /* left by break */
+  /* truncation: cut to max, marked, and the loop goes on */
+  static char big[5000];
+  memset(big, 'B', sizeof big);
+  udp_send(fd, eddy_udp_port(u), big, sizeof big);
+  udp_send(fd, eddy_udp_port(u), "after", 5);
+  int k = 0;
+  EDDY_FOR(d, eddy_udp_datagrams(u, 1000), st) {
+    if (k++ == 0) {
+      ASSERT_EQ(d.len, 1000);
+      ASSERT_EQ(d.truncated, 1);
+      ASSERT(d.data[999] == 'B');
+    } else {
+      ASSERT_EQ(d.len, 5);
+      ASSERT_EQ(d.truncated, 0);
+      ASSERT(memcmp(d.data, "after", 5) == 0);
+      break;
+    }
+  }
+  ASSERT_RC(st, EDDY_BROKE); /* left by break */
+  /* an empty datagram (which ends a multishot recvmsg: re-armed) */
+  udp_send(fd, eddy_udp_port(u), "", 0);
+  udp_send(fd, eddy_udp_port(u), "x", 1);
+  k = 0;
+  EDDY_FOR(d, eddy_udp_datagrams(u, 100), st) {
+    ASSERT_EQ(d.len, (size_t)k);
+    if (++k == 2) break;
+  }
+  ASSERT_RC(st, EDDY_BROKE);
+  /* eddy_udp_recv takes what waits in the queue first, in order */
+  udp_send(fd, eddy_udp_port(u), "one", 3);
+  udp_send(fd, eddy_udp_port(u), "two", 3);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0);
+  char b[8];
+  ASSERT_EQ(eddy_udp_recv(u, b, sizeof b, NULL, NULL, EDDY_FOREVER), 3);
+  ASSERT(memcmp(b, "one", 3) == 0);
+  ASSERT_RC(eddy_udp_recv(u, b, 2, NULL, NULL, EDDY_FOREVER), -EMSGSIZE); /* consumed */
+  ASSERT_RC(eddy_udp_recv(u, b, sizeof b, NULL, NULL, eddy_deadline_in(EDDY_MSEC(3))), -ETIMEDOUT);
+  /* closed with datagrams queued: every buffer goes back */
+  send_dgrams(fd, eddy_udp_port(u), 5);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0);
+  eddy_udp_close(u);
+  expect_ring_whole();
+  close(fd);
+  return 0;
+}
+TEST(datagrams_come_whole_in_order_with_their_sender) { run_both(dgram_main); }
+
+#define DRY_SOCKS 3
+#define DRY_DGRAMS 60
+static int dgram_dry_main(void *arg) {
+  (void)arg;
+  eddy_udp *u[DRY_SOCKS];
+  eddy_iter *it[DRY_SOCKS];
+  int sport, fd = udp_sender(&sport);
+  unsigned long nobufs0 = eddy__recv_nobufs;
+  eddy_datagram d;
+  /* each socket's first datagram arms its request; then 60 more each
+   * come while nobody reads, more than the ring's 8 buffers hold */
+  for (int s = 0; s < DRY_SOCKS; s++) {
+    ASSERT_RC(eddy_udp_open("127.0.0.1", 0, &u[s]), 0);
+    it[s] = eddy_udp_datagrams(u[s], 3500);
+    send_dgrams(fd, eddy_udp_port(u[s]), 1);
+    ASSERT_RC(eddy_iter_next(it[s], &d), 0);
+    check_dgram(&d, 0, sport);
+  }
+  for (int s = 0; s < DRY_SOCKS; s++) send_dgrams(fd, eddy_udp_port(u[s]), DRY_DGRAMS + 1);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(10)), 0);
+  if (on_uring()) ASSERT(eddy__recv_nobufs > nobufs0); /* ran dry */
+  for (int i = 0; i <= DRY_DGRAMS; i++)
+    for (int s = 0; s < DRY_SOCKS; s++) {
+      ASSERT_RC(eddy_iter_next(it[s], &d), 0);
+      check_dgram(&d, i, sport);
+    }
+  for (int s = 0; s < DRY_SOCKS; s++) {
+    eddy_iter_close(it[s]);
+    it[s]->ops->release(it[s]); /* owned: FOR would have freed it */
+    eddy_udp_close(u[s]);
+  }
+  expect_ring_whole();
+  close(fd);
+  return 0;
+}
+TEST(datagrams_through_a_dry_ring_lose_nothing) {
+  eddy_loop_opts o = {.recv_multishot = 1, .recv_buffers = 8,
+                      .recv_buffer_size = 4096};
+  run_both_opts(dgram_dry_main, &o);
+}
+
+/* A max larger than a ring buffer holds: one-shot receives, whole. */
+static int dgram_large_main(void *arg) {
+  (void)arg;
+  eddy_udp *u;
+  ASSERT_RC(eddy_udp_open("127.0.0.1", 0, &u), 0);
+  int sport, fd = udp_sender(&sport);
+  static char big[20000];
+  memset(big, 'L', sizeof big);
+  udp_send(fd, eddy_udp_port(u), big, sizeof big);
+  eddy_datagram d;
+  int st;
+  EDDY_FOR(d, eddy_udp_datagrams(u, 65536), st) {
+    ASSERT_EQ(d.len, sizeof big);
+    ASSERT_EQ(d.truncated, 0);
+    if (on_uring()) ASSERT_EQ(eddy__recv_buffers_out(), 0); /* not the ring's */
+    break;
+  }
+  ASSERT_RC(st, EDDY_BROKE); /* left by break */
+  eddy_udp_close(u);
+  close(fd);
+  return 0;
+}
+TEST(datagrams_larger_than_a_ring_buffer_take_one_shot_receives) { run_both(dgram_large_main); }
+
+/* Injected ends of the recvmsg request (io_uring; on epoll the same
+ * datagrams come through recvfrom): an error is news about one datagram,
+ * not the socket's end; a refusal leaves the socket on one-shot receives
+ * and the loop's streams on multishot. */
+static int dgram_faults_main(void *arg) {
+  (void)arg;
+  eddy_udp *u;
+  ASSERT_RC(eddy_udp_open("127.0.0.1", 0, &u), 0);
+  int sport, fd = udp_sender(&sport);
+  eddy_datagram d;
+  int st;
+  if (on_uring()) {
+    eddy__fault_set(EDDY_SYS_RECV, 0, ECONNREFUSED, 1);
+    EDDY_FOR(d, eddy_udp_datagrams(u, 100), st) ASSERT(0);
+    ASSERT_RC(st, -ECONNREFUSED);
+  }
+  udp_send(fd, eddy_udp_port(u), "ok", 2);
+  EDDY_FOR(d, eddy_udp_datagrams(u, 100), st) {
+    ASSERT_EQ(d.len, 2);
+    ASSERT(memcmp(d.data, "ok", 2) == 0);
+    break;
+  }
+  ASSERT_RC(st, EDDY_BROKE);
+  eddy_udp_close(u);
+
+  ASSERT_RC(eddy_udp_open("127.0.0.1", 0, &u), 0);
+  if (on_uring()) eddy__fault_set(EDDY_SYS_RECV, 0, EINVAL, 1);
+  udp_send(fd, eddy_udp_port(u), "one-shot", 8);
+  EDDY_FOR(d, eddy_udp_datagrams(u, 100), st) {
+    ASSERT_EQ(d.len, 8);
+    ASSERT_EQ(eddy__recv_buffers_out(), on_uring() ? 0 : -1); /* not lent */
+    break;
+  }
+  ASSERT_RC(st, EDDY_BROKE);
+  eddy_udp_close(u);
+  close(fd);
+  ASSERT_EQ(echo_small(), on_uring()); /* streams still multishot */
+  return 0;
+}
+TEST(datagram_request_errors_and_refusal) { run_both(dgram_faults_main); }

@@ -105,6 +105,13 @@ typedef struct eddy__backend {
   long (*recv_peek)(eddy_task *t, void **state, eddy_watch *w, size_t limit,
                     eddy_time_t deadline, int wait, const char **data,
                     int *interrupted);
+  /* The same for a datagram socket: the datagram at the head of the
+   * queue in *d (its payload cut to max bytes, d->truncated if it was
+   * longer): 1, or -errno as for recv_peek (-ENOTSUP also when max does
+   * not fit in a ring buffer). recv_consume (any n) drops it. */
+  long (*recvmsg_peek)(eddy_task *t, void **state, eddy_watch *w, size_t max,
+                       eddy_time_t deadline, eddy_datagram *d,
+                       int *interrupted);
   /* Consume n bytes (at most what recv_peek gave) of the head of the
    * queue; an emptied buffer goes back to the ring. */
   void (*recv_consume)(eddy_loop *loop, void *state, size_t n);

@@ -645,6 +645,7 @@ const eddy__backend eddy__backend_uring = {
     .busy_poll = uring_busy_poll,
     .recv_setup = eddy__uring_recv_setup,
     .recv_peek = eddy__uring_recv_peek,
+    .recvmsg_peek = eddy__uring_recvmsg_peek,
     .recv_consume = eddy__uring_recv_consume,
     .recv_queued = eddy__uring_recv_queued,
     .recv_close = eddy__uring_recv_close,

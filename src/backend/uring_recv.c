@@ -75,6 +75,9 @@ struct mrecv {
   int err;        /* the socket's error (after the queued bytes) */
   int nobufs;     /* the ring ran dry: one receive of the caller's own */
   int refused;    /* the kernel refused the request: one-shot from now on */
+  int msg;        /* datagrams (recvmsg: each buffer starts with a header
+                   * and the sender's address), not a byte stream */
+  struct msghdr mh; /* msg: what the request asks for (the name's room) */
   int head, tail; /* queued buffers, -1 if none */
   unsigned nq;    /* how many */
   unsigned off;   /* bytes of the head buffer already consumed */
@@ -199,7 +202,7 @@ static void completed(ring *r, mrecv *m, int res, unsigned flags) {
     /* ours: paused (the queue is long) or closing */
   } else if ((res == -EINVAL || res == -EOPNOTSUPP) && !m->got_data) {
     m->refused = 1; /* no multishot receive here: the one-shot path */
-    u->refused = 1;
+    if (!m->msg) u->refused = 1; /* (recvmsg came later than recv) */
   } else if (!m->err) {
     m->err = res;
   }
@@ -240,35 +243,26 @@ static void arm(ring *r, mrecv *m, int fd) {
     m->nobufs = 1; /* no slot: one receive of the caller's own this time */
     return;
   }
-  io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+  if (m->msg) io_uring_prep_recvmsg_multishot(sqe, fd, &m->mh, MSG_TRUNC);
+  else io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = BGID;
   io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)m | UD_RECV);
 }
 
-long eddy__uring_recv_peek(eddy_task *t, void **state, eddy_watch *wt,
-                           size_t limit, eddy_time_t deadline, int wait,
-                           const char **data, int *interrupted) {
-  *interrupted = 0;
-  ring *r = ring_of(t->loop);
+/* Wait until m's queue has a buffer (1), or says the end (0), or an error,
+ * arming the request as needed (see eddy__uring_recv_peek). */
+static long await_head(eddy_task *t, ring *r, mrecv *m, eddy_watch *wt,
+                       eddy_time_t deadline, int wait, int *interrupted) {
   uring_recv *u = r->recv;
-  mrecv *m = *state;
-  if (!m) {
-    /* a stream whose whole buffer is smaller than one of the ring's asked
-     * for tighter memory than multishot gives */
-    if (!u || u->refused || limit < u->size) return -ENOTSUP;
-    m = eddy__calloc(1, sizeof *m);
-    if (!m) return -ENOBUFS; /* this time, the receive of the caller */
-    m->head = m->tail = -1;
-    m->limit = limit;
-    *state = m;
-  }
   for (;;) {
-    if (m->nq) {
-      *data = u->mem + (size_t)m->head * u->size + m->off;
-      return (long)(u->len[m->head] - m->off);
+    if (m->nq) return 1;
+    if (m->err) { /* a stream's stays (a reset stream stays reset); a
+                   * datagram socket's is news about one datagram */
+      int e = m->err;
+      if (m->msg) m->err = 0;
+      return e;
     }
-    if (m->err) return m->err; /* sticky: a reset stream stays reset */
     if (m->eof) return 0;
     if (m->refused) return -ENOTSUP;
     if (m->nobufs) {
@@ -307,11 +301,73 @@ long eddy__uring_recv_peek(eddy_task *t, void **state, eddy_watch *wt,
   }
 }
 
+static mrecv *state_new(void **state) {
+  mrecv *m = eddy__calloc(1, sizeof *m);
+  if (!m) return NULL;
+  m->head = m->tail = -1;
+  *state = m;
+  return m;
+}
+
+long eddy__uring_recv_peek(eddy_task *t, void **state, eddy_watch *wt,
+                           size_t limit, eddy_time_t deadline, int wait,
+                           const char **data, int *interrupted) {
+  *interrupted = 0;
+  ring *r = ring_of(t->loop);
+  uring_recv *u = r->recv;
+  mrecv *m = *state;
+  if (!m) {
+    /* a stream whose whole buffer is smaller than one of the ring's asked
+     * for tighter memory than multishot gives */
+    if (!u || u->refused || limit < u->size) return -ENOTSUP;
+    if (!(m = state_new(state))) return -ENOBUFS; /* this time, the caller's */
+    m->limit = limit;
+  }
+  long rc = await_head(t, r, m, wt, deadline, wait, interrupted);
+  if (rc <= 0) return rc;
+  *data = u->mem + (size_t)m->head * u->size + m->off;
+  return (long)(u->len[m->head] - m->off);
+}
+
+long eddy__uring_recvmsg_peek(eddy_task *t, void **state, eddy_watch *wt,
+                              size_t max, eddy_time_t deadline,
+                              eddy_datagram *d, int *interrupted) {
+  *interrupted = 0;
+  ring *r = ring_of(t->loop);
+  uring_recv *u = r->recv;
+  mrecv *m = *state;
+  if (!m) {
+    /* each buffer holds the header, the address and the payload: larger
+     * datagrams than fit would be cut short where one-shot reads are not */
+    size_t head = sizeof(struct io_uring_recvmsg_out) + sizeof(d->from);
+    if (!u || u->refused || u->size < head || max > u->size - head)
+      return -ENOTSUP;
+    if (!(m = state_new(state))) return -ENOBUFS;
+    m->msg = 1;
+    m->limit = SIZE_MAX;
+    m->mh.msg_namelen = sizeof(d->from);
+  }
+  long rc = await_head(t, r, m, wt, deadline, 1, interrupted);
+  if (rc <= 0) return rc; /* (0 cannot come from a datagram socket) */
+  char *buf = u->mem + (size_t)m->head * u->size;
+  struct io_uring_recvmsg_out *o =
+      io_uring_recvmsg_validate(buf, (int)u->len[m->head], &m->mh);
+  if (!o) return -EIO; /* not what the kernel writes: never seen */
+  size_t n = io_uring_recvmsg_payload_length(o, (int)u->len[m->head], &m->mh);
+  d->data = io_uring_recvmsg_payload(o, &m->mh);
+  d->len = n < max ? n : max;
+  d->truncated = (o->flags & MSG_TRUNC) || o->payloadlen > max;
+  d->fromlen = o->namelen < sizeof(d->from) ? o->namelen : sizeof(d->from);
+  memcpy(&d->from, io_uring_recvmsg_name(o), d->fromlen);
+  return 1;
+}
+
 void eddy__uring_recv_consume(eddy_loop *loop, void *state, size_t n) {
   mrecv *m = state;
   uring_recv *u = ring_of(loop)->recv;
   if (!m || !m->nq || !n) return;
   unsigned bid = (unsigned)m->head;
+  if (m->msg) n = u->len[bid] - m->off; /* a datagram goes whole */
   m->off += (unsigned)n;
   m->bytes -= n;
   if (m->off < u->len[bid]) return;

@@ -54,6 +54,9 @@ void eddy__uring_recv_completed(ring *r, uint64_t ud, struct io_uring_cqe *cqe);
 long eddy__uring_recv_peek(eddy_task *t, void **state, eddy_watch *w,
                            size_t limit, eddy_time_t deadline, int wait,
                            const char **data, int *interrupted);
+long eddy__uring_recvmsg_peek(eddy_task *t, void **state, eddy_watch *w,
+                              size_t max, eddy_time_t deadline,
+                              eddy_datagram *d, int *interrupted);
 void eddy__uring_recv_consume(eddy_loop *loop, void *state, size_t n);
 size_t eddy__uring_recv_queued(const void *state);
 void eddy__uring_recv_close(eddy_loop *loop, void *state);
