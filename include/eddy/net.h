@@ -121,7 +121,8 @@ EDDY_API int eddy_stream_read_chunk(eddy_stream *s, size_t max,
                                     eddy_time_t deadline);
 /* Drop n buffered bytes (after -EMSGSIZE). */
 EDDY_API size_t eddy_stream_discard(eddy_stream *s, size_t n);
-/* Bytes buffered and not yet consumed. */
+/* Bytes buffered and not yet consumed (with multishot receive, those
+ * received and queued for the stream too). */
 EDDY_API size_t eddy_stream_buffered(const eddy_stream *s);
 
 /* Send everything (waits for the peer to drain: backpressure). Returns 0 or
