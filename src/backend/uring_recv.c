@@ -27,6 +27,7 @@
  * rings (before 5.19) leave the loop on one-shot receives. */
 #include "uring_ring.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -55,7 +56,8 @@ struct uring_recv {
   unsigned out;    /* buffers taken from the ring and not yet put back */
 };
 
-unsigned long eddy__recv_nobufs;
+static atomic_ulong nobufs_seen; /* every loop's: loops may run on threads */
+unsigned long eddy__recv_nobufs(void) { return atomic_load(&nobufs_seen); }
 long eddy__recv_buffers_out(void) {
   eddy_loop *loop = eddy__loop();
   if (!loop || loop->backend != &eddy__backend_uring) return -1;
@@ -197,7 +199,7 @@ static void completed(ring *r, mrecv *m, int res, unsigned flags) {
     m->eof = 1;
   } else if (res == -ENOBUFS) {
     m->nobufs = 1;
-    eddy__recv_nobufs++;
+    atomic_fetch_add_explicit(&nobufs_seen, 1, memory_order_relaxed);
   } else if (res == -ECANCELED) {
     /* ours: paused (the queue is long) or closing */
   } else if ((res == -EINVAL || res == -EOPNOTSUPP) && !m->got_data) {

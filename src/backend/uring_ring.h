@@ -63,6 +63,6 @@ void eddy__uring_recv_close(eddy_loop *loop, void *state);
 /* Test hooks: the current loop's buffers out of the ring (-1: no ring), and
  * how often a ring ran dry. */
 long eddy__recv_buffers_out(void);
-extern unsigned long eddy__recv_nobufs;
+unsigned long eddy__recv_nobufs(void);
 
 #endif
