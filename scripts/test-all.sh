@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test-all.sh: everything CI checks, in one command (`make test`):
 #   1. gcc debug build, every test, on the default backend (io_uring where
-#      the kernel has it), then every test again on epoll
+#      the kernel has it), then every test again on epoll, and the I/O
+#      tests with multishot receive
 #   2. clang release build, every test
 #   3. ASan+UBSan build (clang, with fiber annotations), every test, and the
 #      I/O tests again on epoll
@@ -58,6 +59,8 @@ if build build-ci-gcc gcc -DCMAKE_BUILD_TYPE=Debug; then
   run_ctest build-ci-gcc gcc
   step "1b. gcc, debug, every test on the epoll backend"
   EDDY_BACKEND=epoll run_ctest build-ci-gcc gcc-epoll
+  step "1c. gcc, debug, the I/O tests with multishot receive (io_uring)"
+  EDDY_RECV_MULTISHOT=1 run_ctest build-ci-gcc gcc-multishot -R "$IO_TESTS|^(stream_|mshot)"
 fi
 
 step "2. clang, release"
@@ -72,6 +75,10 @@ if build build-ci-asan clang -DCMAKE_BUILD_TYPE=Debug -DEDDY_SANITIZE=ON; then
   EDDY_BACKEND=epoll EDDY_TEST_TASKS=100000 ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 \
     UBSAN_OPTIONS=print_stacktrace=1 EDDY_TEST_TIMEOUT_SCALE=3 \
     run_ctest build-ci-asan asan-epoll -R "$IO_TESTS"
+  step "3c. ASan + UBSan, the I/O tests with multishot receive (io_uring)"
+  EDDY_RECV_MULTISHOT=1 EDDY_TEST_TASKS=100000 ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 \
+    UBSAN_OPTIONS=print_stacktrace=1 EDDY_TEST_TIMEOUT_SCALE=3 \
+    run_ctest build-ci-asan asan-multishot -R "$IO_TESTS|^(stream_|mshot)"
 fi
 
 step "4. valgrind (memcheck) on the test programs"

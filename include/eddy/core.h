@@ -50,7 +50,26 @@ typedef struct eddy_loop_opts {
                            * this long (ns) for work that arrives meanwhile,
                            * without a system call; 0: never (see
                            * docs/guide-io.md, "Busy polling") */
+  /* io_uring stream receives (see docs/guide-io.md, "Multishot receive"):
+   * one receive request per stream stays in the kernel and takes buffers
+   * from a ring of provided buffers the loop registers at start. */
+  int recv_multishot;     /* 1: multishot receive into the loop's buffer
+                           * ring; -1: one receive per read, straight into
+                           * the stream's buffer; 0: the default (one
+                           * receive per read: it measured a little ahead
+                           * on the echo benchmark), unless the environment
+                           * variable EDDY_RECV_MULTISHOT=1 asks for it */
+  unsigned recv_buffers;  /* buffers in the ring: a power of two up to
+                           * 32768; 0 = EDDY_RECV_BUFFERS_DEFAULT */
+  unsigned recv_buffer_size; /* bytes per buffer, 1 .. EDDY_RECV_BUFFER_MAX;
+                              * 0 = EDDY_RECV_BUFFER_SIZE_DEFAULT. The ring's
+                              * memory is reserved at start and touched only
+                              * as data arrives */
 } eddy_loop_opts;
+
+#define EDDY_RECV_BUFFERS_DEFAULT 256u
+#define EDDY_RECV_BUFFER_SIZE_DEFAULT 8192u
+#define EDDY_RECV_BUFFER_MAX (1u << 20)
 
 /* I/O backends. AUTO: io_uring where the kernel offers what makes it pay
  * (a single-issuer ring with deferred task work, or cooperative task

@@ -14,6 +14,7 @@
 #include "core.h"
 
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 EDDY_BEGIN_DECLS
@@ -82,6 +83,17 @@ EDDY_API long eddy_udp_recv(eddy_udp *u, void *buf, size_t n, void *from,
                             unsigned *fromlen, eddy_time_t deadline);
 EDDY_API void eddy_udp_close(eddy_udp *u);
 
+/* One datagram, as eddy_udp_datagrams (<eddy/stream_iter.h>) hands it out:
+ * data is valid until the iterator's next step (or its close). */
+typedef struct eddy_datagram {
+  const char *data;
+  size_t len;       /* at most the iterator's max */
+  int truncated;    /* the datagram was longer: data holds its first len
+                     * bytes, the rest is gone */
+  unsigned fromlen; /* the sender's address */
+  struct sockaddr_storage from;
+} eddy_datagram;
+
 /* Read what is available, up to n bytes (n >= 1): the count (at least 1),
  * 0 at end of stream (as read(2); a count of 1 must not be mistaken for
  * the end, so this call does not use EDDY_DONE), or an error. */
@@ -109,7 +121,8 @@ EDDY_API int eddy_stream_read_chunk(eddy_stream *s, size_t max,
                                     eddy_time_t deadline);
 /* Drop n buffered bytes (after -EMSGSIZE). */
 EDDY_API size_t eddy_stream_discard(eddy_stream *s, size_t n);
-/* Bytes buffered and not yet consumed. */
+/* Bytes buffered and not yet consumed (with multishot receive, those
+ * received and queued for the stream too). */
 EDDY_API size_t eddy_stream_buffered(const eddy_stream *s);
 
 /* Send everything (waits for the peer to drain: backpressure). Returns 0 or

@@ -44,6 +44,15 @@ EDDY_API eddy_iter *eddy_chunks(eddy_stream *s, size_t size);
 /* Connections (eddy_stream *), accepted with the given options. */
 EDDY_API eddy_iter *eddy_accept_iter(eddy_listener *l,
                                      const eddy_stream_opts *opts);
+/* Datagrams (item: eddy_datagram) of at most max bytes, as they arrive:
+ * a longer one comes cut to max with .truncated set (the loop goes on).
+ * data is valid until the next item. With multishot receive on
+ * (eddy_loop_opts.recv_multishot, io_uring) and max within one ring
+ * buffer's room (its size less 144 bytes of header and address), datagrams
+ * are lent out of the loop's ring without a copy, and any that would not
+ * fit a buffer come truncated. Closing the iterator does not close the
+ * socket. */
+EDDY_API eddy_iter *eddy_udp_datagrams(eddy_udp *u, size_t max);
 /* Chunks of a file, read through the pool (item: eddy_chunk). */
 EDDY_API eddy_iter *eddy_file_chunks(eddy_file *f, size_t size);
 

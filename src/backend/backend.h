@@ -85,6 +85,42 @@ typedef struct eddy__backend {
   /* Spin up to ns before sleeping in poll (eddy_loop_opts.busy_poll);
    * NULL: this backend cannot watch for work without a system call. */
   void (*busy_poll)(eddy_loop *loop, eddy_time_t ns);
+  /* Multishot receive (NULL: this backend has none; see uring_recv.c).
+   * recv_setup registers the loop's ring of provided buffers (n buffers of
+   * size bytes; the options are checked already); a failure only leaves
+   * the loop without multishot receive. */
+  void (*recv_setup)(eddy_loop *loop, unsigned n, unsigned size);
+  /* The received bytes at the head of the stream's queue: *data and the
+   * count (> 0), 0 at end of stream, or -errno. *state starts NULL and
+   * belongs to the stream; w is the stream's watch (its fd, and its read
+   * slot, where a receive of the stream's own may be in flight); limit is
+   * the stream's max_buffer: it queues no more than that (streams whose
+   * limit is under one buffer get -ENOTSUP). wait 0: -EAGAIN rather than park when nothing is
+   * queued. Interruptions (-ETIMEDOUT, -ECANCELED, -EBADF when the stream
+   * is closed under the call, after which the stream must not be touched)
+   * are also put in *interrupted; other errors are the stream's. -ENOBUFS:
+   * the ring ran dry and the request ended; make one receive of your own,
+   * then ask again. -ENOTSUP: not for this stream or loop, use one-shot
+   * receives. Bytes stay queued until recv_consume. */
+  long (*recv_peek)(eddy_task *t, void **state, eddy_watch *w, size_t limit,
+                    eddy_time_t deadline, int wait, const char **data,
+                    int *interrupted);
+  /* The same for a datagram socket: the datagram at the head of the
+   * queue in *d (its payload cut to max bytes, d->truncated if it was
+   * longer): 1, or -errno as for recv_peek (-ENOTSUP also when max does
+   * not fit in a ring buffer). recv_consume (any n) drops it. */
+  long (*recvmsg_peek)(eddy_task *t, void **state, eddy_watch *w, size_t max,
+                       eddy_time_t deadline, eddy_datagram *d,
+                       int *interrupted);
+  /* Consume n bytes (at most what recv_peek gave) of the head of the
+   * queue; an emptied buffer goes back to the ring. */
+  void (*recv_consume)(eddy_loop *loop, void *state, size_t n);
+  /* Bytes queued and not consumed. */
+  size_t (*recv_queued)(const void *state);
+  /* Retire the state: queued buffers go back to the ring, a waiting reader
+   * gets -EBADF, the request is cancelled (its record is freed when its
+   * last completion comes, or when the loop ends). */
+  void (*recv_close)(eddy_loop *loop, void *state);
 } eddy__backend;
 
 extern const eddy__backend eddy__backend_epoll;
@@ -94,6 +130,10 @@ extern const eddy__backend eddy__backend_uring;
 
 /* Pass eddy_loop_opts.busy_poll to the backend, if it can spin (select.c). */
 void eddy__poller_busy_poll(eddy_loop *loop, eddy_time_t ns);
+/* Check eddy_loop_opts' receive options and set up multishot receive if
+ * the backend has it and the options (or EDDY_RECV_MULTISHOT) want it:
+ * 0 or -EINVAL (select.c). */
+int eddy__poller_recv_setup(eddy_loop *loop, const eddy_loop_opts *o);
 
 /* Helpers every backend's poll uses (select.c). */
 void eddy__evfd_drain(eddy_loop *loop);

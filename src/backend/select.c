@@ -60,6 +60,23 @@ void eddy__poller_busy_poll(eddy_loop *loop, eddy_time_t ns) {
     loop->backend->busy_poll(loop, ns);
 }
 
+int eddy__poller_recv_setup(eddy_loop *loop, const eddy_loop_opts *o) {
+  unsigned n = o && o->recv_buffers ? o->recv_buffers : EDDY_RECV_BUFFERS_DEFAULT;
+  unsigned size = o && o->recv_buffer_size ? o->recv_buffer_size
+                                           : EDDY_RECV_BUFFER_SIZE_DEFAULT;
+  /* checked on every backend, so options that work on one work on all */
+  if (n > 32768 || (n & (n - 1)) || size > EDDY_RECV_BUFFER_MAX) return -EINVAL;
+  int mode = o ? o->recv_multishot : 0;
+  if (mode < -1 || mode > 1) return -EINVAL;
+  if (mode == 0) { /* off unless the environment asks (docs/guide-io.md) */
+    const char *e = getenv("EDDY_RECV_MULTISHOT");
+    mode = e && !strcmp(e, "1") ? 1 : -1;
+  }
+  if (mode > 0 && loop->backend->recv_setup)
+    loop->backend->recv_setup(loop, n, size);
+  return 0;
+}
+
 void eddy__poller_fini(eddy_loop *loop) {
   if (loop->backend) loop->backend->fini(loop);
   if (loop->evfd >= 0) eddy__sys_close(loop->evfd);

@@ -34,7 +34,7 @@
  * sleep ends within the spin time again, so an idle or lightly loaded loop
  * sleeps at once. Nor does it spin while other threads want its CPU (see
  * contention_check). */
-#include "backend.h"
+#include "uring_ring.h"
 
 #include <fcntl.h>
 #include <liburing.h>
@@ -51,30 +51,6 @@
 #else
 #define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
 #endif
-
-
-#define UD_IGNORE 0u /* cancel requests: their completions carry nothing */
-#define UD_EVFD 1u   /* the multishot poll on the loop's eventfd */
-#define SQ_ENTRIES 256u
-#define CQ_ENTRIES 4096u
-
-#define UD_ACCEPT 2u  /* tag on a listener's multishot accept record */
-#define ACCEPT_QUEUE_MAX 1024u /* accepted but not yet taken: then pause */
-
-typedef struct maccept maccept;
-
-typedef struct ring {
-  struct io_uring ring;
-  int up;         /* io_uring_queue_init succeeded */
-  int evfd_armed; /* the eventfd poll is live */
-  maccept *orphans; /* closed outside a task while the kernel held them */
-  eddy_time_t spin; /* busy polling: the most to spin before sleeping */
-  int spin_on;      /* the last spin, or the last sleep, was short */
-  eddy_time_t no_spin_until; /* the CPU was wanted by others lately */
-  int schedstat;    /* /proc/thread-self/schedstat, or -1 */
-  eddy_time_t window;        /* start of the contention window */
-  unsigned long long waited; /* run-queue wait (ns) at its start */
-} ring;
 
 /* A listener's multishot accept: connections the kernel accepted, queued
  * until a task takes them. Lives on the heap: it outlives any one call. */
@@ -98,17 +74,6 @@ typedef struct uop {
   int forced; /* eddy_watch_fini: the result the waiter reports */
   struct uop *next; /* the other operations in the same watch slot */
 } uop;
-
-static ring *ring_of(eddy_loop *loop) { return loop->backend_data; }
-
-static struct io_uring_sqe *get_sqe(ring *r) {
-  struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
-  if (unlikely(!sqe)) { /* queue full: hand it to the kernel, take a slot */
-    io_uring_submit(&r->ring);
-    sqe = io_uring_get_sqe(&r->ring);
-  }
-  return sqe;
-}
 
 static void arm_evfd(eddy_loop *loop, ring *r) {
   struct io_uring_sqe *sqe = get_sqe(r);
@@ -176,6 +141,7 @@ static void uring_fini(eddy_loop *loop) {
     r->orphans = m->next_orphan;
     maccept_free(m);
   }
+  eddy__uring_recv_fini(r); /* after the exit: no request holds a buffer */
   eddy__free(r);
   loop->backend_data = NULL;
 }
@@ -190,6 +156,10 @@ static void complete(eddy_loop *loop, ring *r, struct io_uring_cqe *cqe,
     if (!(cqe->flags & IORING_CQE_F_MORE)) r->evfd_armed = 0;
     eddy__evfd_drain(loop);
     *submitted = 1;
+    return;
+  }
+  if ((ud & 7u) == UD_RECV) {
+    eddy__uring_recv_completed(r, ud, cqe);
     return;
   }
   if ((ud & 7u) == UD_ACCEPT) {
@@ -689,4 +659,10 @@ const eddy__backend eddy__backend_uring = {
     .accept = uring_accept,
     .accept_close = uring_accept_close,
     .busy_poll = uring_busy_poll,
+    .recv_setup = eddy__uring_recv_setup,
+    .recv_peek = eddy__uring_recv_peek,
+    .recvmsg_peek = eddy__uring_recvmsg_peek,
+    .recv_consume = eddy__uring_recv_consume,
+    .recv_queued = eddy__uring_recv_queued,
+    .recv_close = eddy__uring_recv_close,
 };

@@ -203,6 +203,7 @@ static int loop_init(eddy_loop *loop, const eddy_loop_opts *o) {
   pthread_mutex_init(&loop->sub_mu, NULL);
   int r = eddy__poller_init(loop, o ? o->backend : EDDY_BACKEND_AUTO);
   if (r == 0 && o) eddy__poller_busy_poll(loop, o->busy_poll);
+  if (r == 0) r = eddy__poller_recv_setup(loop, o);
   return r;
 }
 

@@ -31,6 +31,7 @@ enum eddy__sys_kind {
   EDDY_SYS_CLOSE,
   EDDY_SYS_PTHREAD,
   EDDY_SYS_URING_SETUP, /* io_uring ring setup (the backend falls back) */
+  EDDY_SYS_URING_BUFRING, /* registering the provided-buffer ring */
   EDDY_SYS__COUNT
 };
 

@@ -17,6 +17,13 @@ struct eddy_listener {
 /* The maker of a stream knows its fd is a byte-stream socket or a pipe, in
  * which a short read means empty: spares the stream finding out (stream.c). */
 void eddy__stream_byte_stream(eddy_stream *s);
+/* The next datagram for eddy_udp_datagrams (unix.c): lent out of the
+ * loop's ring (valid until the next call, or the socket's close), or read
+ * into buf (max bytes). 0 or an error. */
+int eddy__udp_next(eddy_udp *u, char *buf, size_t max, eddy_datagram *d,
+                   eddy_time_t deadline);
+/* Test hook: 1 if the stream reads through multishot receive (stream.c). */
+int eddy__stream_multishot(const eddy_stream *s);
 
 /* A numeric IPv4/IPv6 address and port as a sockaddr (NULL or "" host:
  * 0.0.0.0). 0 or -EINVAL. */

@@ -14,7 +14,12 @@
  * On a backend that runs whole operations (io_uring) a read is a receive
  * straight into that buffer and a write a send of the caller's iovecs,
  * both carried by the loop's one system call per turn; on epoll they are
- * system calls of their own, made before waiting. */
+ * system calls of their own, made before waiting. Where the loop asks for
+ * it (eddy_loop_opts.recv_multishot), byte-stream sockets on io_uring
+ * receive through one multishot request instead (uring_recv.c):
+ * bytes wait in the loop's provided buffers, queued on the stream, until
+ * a read copies them into the stream's buffer, or read_chunk lends them
+ * out as they are (until the stream's next read). */
 #include "../backend/backend.h"
 #include "io.h"
 #include "eddy/net.h"
@@ -40,6 +45,10 @@ struct eddy_stream {
   int regular;  /* a regular file (redirected stdio) epoll cannot watch:
                  * reads and writes go through the file layer */
   int no_nowait;
+  int no_ms;    /* no multishot receive for this stream (see ms_usable) */
+  void *ms;     /* the backend's multishot receive state, or NULL */
+  size_t lent;  /* bytes read_chunk lent out of the receive queue: consumed
+                 * at the next read */
 };
 
 #define DEFAULT_BUF ((size_t)16 * 1024)
@@ -77,7 +86,18 @@ EDDY_API int eddy_stream_from_fd(int fd, const eddy_stream_opts *o,
 
 EDDY_API int eddy_stream_fd(const eddy_stream *s) { return s->watch.fd; }
 EDDY_API size_t eddy_stream_buffered(const eddy_stream *s) {
-  return s->end - s->start;
+  size_t n = s->end - s->start;
+  if (s->ms) n += s->watch.loop->backend->recv_queued(s->ms) - s->lent;
+  return n;
+}
+
+/* The chunk read_chunk lent out of the receive queue is done with: its
+ * bytes are consumed (and its buffer goes back to the ring). */
+static inline void settle(eddy_stream *s) {
+  if (unlikely(s->lent)) {
+    s->watch.loop->backend->recv_consume(s->watch.loop, s->ms, s->lent);
+    s->lent = 0;
+  }
 }
 
 EDDY_API size_t eddy_stream_discard(eddy_stream *s, size_t n) {
@@ -157,7 +177,66 @@ static int fill_native(eddy_stream *s, eddy_task *t, eddy_time_t deadline) {
   }
 }
 
+/* Stop using multishot receive on this stream (the kernel refused it, or
+ * the fd is no socket): its queue is empty by now. */
+static void ms_off(eddy_stream *s) {
+  if (s->ms) s->watch.loop->backend->recv_close(s->watch.loop, s->ms);
+  s->ms = NULL;
+  s->no_ms = 1;
+}
+
+/* What fill_ms and read_chunk do with a receive queue that had no bytes:
+ * end of stream, an interruption, the stream's error, or a receive of the
+ * stream's own (the ring ran dry, or multishot is not for this stream). */
+static int ms_result(eddy_stream *s, eddy_task *t, long n, int intr,
+                     eddy_time_t deadline) {
+  if (n == 0) {
+    s->eof = 1;
+    return 0;
+  }
+  if (intr) return intr; /* -EBADF: closed under us, s is gone */
+  switch (n) {
+  case -ENOBUFS:
+    return fill_native(s, t, deadline);
+  case -ENOTSOCK: /* a pipe */
+    s->not_sock = 1;
+    /* fall through */
+  case -ENOTSUP:
+    ms_off(s);
+    return fill_native(s, t, deadline);
+  case -EBUSY:
+    return (int)n; /* another reader: not the stream's fault */
+  }
+  s->err = (int)n; /* sticky: a reset stream stays reset */
+  return (int)n;
+}
+
+/* fill() through the multishot receive: copy what is queued (as much as
+ * fits), waiting for the first bytes if nothing is. */
+static int fill_ms(eddy_stream *s, eddy_task *t, eddy_time_t deadline) {
+  const eddy__backend *b = t->loop->backend;
+  const char *p;
+  int intr;
+  long n = b->recv_peek(t, &s->ms, &s->watch, s->max, deadline, 1, &p, &intr);
+  if (n <= 0) return ms_result(s, t, n, intr, deadline);
+  do {
+    size_t room = s->cap - s->end;
+    size_t k = (size_t)n < room ? (size_t)n : room;
+    memcpy(s->buf + s->end, p, k);
+    s->end += k;
+    b->recv_consume(t->loop, s->ms, k);
+    if (k == room) break;
+    /* more queued: take it too, without waiting (an end or an error
+     * behind the bytes is found by the next fill) */
+    n = b->recv_peek(t, &s->ms, &s->watch, s->max, deadline, 0, &p, &intr);
+  } while (n > 0);
+  return 0;
+}
+
 void eddy__stream_byte_stream(eddy_stream *s) { s->empties = 1; }
+
+/* Test hook (internal): does the stream read through multishot receive? */
+int eddy__stream_multishot(const eddy_stream *s) { return s->ms != NULL; }
 
 /* Whether a short read emptied the fd, so the next read can wait for an
  * edge instead (epoll). Learnt once per stream, on its first short read,
@@ -175,6 +254,19 @@ static int short_read_empties(eddy_stream *s) {
        type == SOCK_STREAM))
     s->empties = 1;
   return s->empties > 0;
+}
+
+/* Multishot receive is for byte-stream sockets on a backend that has it:
+ * a message socket would cut messages at the buffers' size. */
+static inline int ms_usable(eddy_stream *s, eddy_task *t) {
+  if (likely(s->ms)) return 1;
+  if (s->no_ms) return 0;
+  if (!t->loop->backend->recv_peek || s->not_sock || s->regular ||
+      !short_read_empties(s)) {
+    s->no_ms = 1;
+    return 0;
+  }
+  return 1;
 }
 
 /* Wait for the next edge. `fresh`: the caller's checkpoint is still
@@ -197,7 +289,9 @@ static int fill(eddy_stream *s, eddy_task *t, int fresh, eddy_time_t deadline) {
   if (s->err) return s->err;
   int r = make_room(s);
   if (r) return r;
-  if (t && eddy__io_native(t->loop)) return fill_native(s, t, deadline);
+  if (t && eddy__io_native(t->loop))
+    return ms_usable(s, t) ? fill_ms(s, t, deadline)
+                           : fill_native(s, t, deadline);
   if (s->regular) {
     long n = eddy__fd_read(s->watch.fd, s->buf + s->end, s->cap - s->end, -1,
                            &s->no_nowait);
@@ -249,6 +343,7 @@ static int fill(eddy_stream *s, eddy_task *t, int fresh, eddy_time_t deadline) {
 
 EDDY_API long eddy_stream_read(eddy_stream *s, void *buf, size_t n,
                                eddy_time_t deadline) {
+  if (s) settle(s);
   eddy_task *t;
   int r = eddy__checkpoint(&t);
   if (r) return r;
@@ -269,6 +364,7 @@ EDDY_API long eddy_stream_read(eddy_stream *s, void *buf, size_t n,
 
 EDDY_API int eddy_stream_read_exact(eddy_stream *s, void *buf, size_t n,
                                     eddy_time_t deadline) {
+  if (s) settle(s);
   eddy_task *t;
   int r = eddy__checkpoint(&t);
   if (r) return r;
@@ -290,6 +386,7 @@ EDDY_API int eddy_stream_read_exact(eddy_stream *s, void *buf, size_t n,
 EDDY_API int eddy_stream_read_until(eddy_stream *s, char delim, size_t max,
                                     const char **line, size_t *len,
                                     eddy_time_t deadline) {
+  if (s) settle(s);
   eddy_task *t;
   int r = eddy__checkpoint(&t);
   if (r) return r;
@@ -326,6 +423,7 @@ EDDY_API int eddy_stream_read_until(eddy_stream *s, char delim, size_t max,
 EDDY_API int eddy_stream_read_chunk(eddy_stream *s, size_t max,
                                     const char **data, size_t *len,
                                     eddy_time_t deadline) {
+  if (s) settle(s);
   eddy_task *t;
   int r = eddy__checkpoint(&t);
   if (r) return r;
@@ -333,7 +431,22 @@ EDDY_API int eddy_stream_read_chunk(eddy_stream *s, size_t max,
   int fresh = 1;
   while (s->end == s->start) {
     if (s->eof) return EDDY_DONE;
-    r = fill(s, t, fresh, deadline);
+    if (!s->err && eddy__io_native(t->loop) && ms_usable(s, t)) {
+      /* zero-copy: lend the received buffer itself */
+      const char *p;
+      int intr;
+      long k = t->loop->backend->recv_peek(t, &s->ms, &s->watch, s->max,
+                                           deadline, 1, &p, &intr);
+      if (k > 0) {
+        *data = p;
+        *len = (size_t)k < max ? (size_t)k : max;
+        s->lent = *len;
+        return 0;
+      }
+      r = ms_result(s, t, k, intr, deadline);
+    } else {
+      r = fill(s, t, fresh, deadline);
+    }
     if (r) return r;
     fresh = 0;
   }
@@ -514,6 +627,7 @@ EDDY_API int eddy_stream_close(eddy_stream *s) {
   if (!s) return 0;
   eddy_loop *loop = eddy__loop();
   int rc = 0;
+  settle(s);
   if (loop && eddy__self() && !s->err) {
     eddy_scope shield;
     eddy_time_t grace = loop->grace > 0 ? eddy_deadline_in(loop->grace)
@@ -532,6 +646,7 @@ EDDY_API int eddy_stream_close(eddy_stream *s) {
     }
   }
   int fd = s->watch.fd;
+  if (s->ms) s->watch.loop->backend->recv_close(s->watch.loop, s->ms);
   if (!s->regular) eddy_watch_fini(&s->watch);
   if (fd >= 0) rc = eddy__sys_close(fd);
   eddy__free(s->buf);

@@ -1,7 +1,8 @@
 /* stream_iter.c: iterators over streams (lines, chunks), listeners
- * (connections) and files (chunks), and the context managers that close
- * streams, files and listeners. Lines and stream chunks point into the
- * stream's own buffer (no copy); file chunks into the iterator's. */
+ * (connections), files (chunks) and datagram sockets, and the context
+ * managers that close streams, files and listeners. Lines and stream
+ * chunks point into the stream's own buffer (no copy); file chunks into the
+ * iterator's; datagrams into the loop's receive ring or the iterator's. */
 #include "io.h"
 #include "eddy/stream_iter.h"
 
@@ -13,13 +14,14 @@ typedef struct sit {
   eddy_stream *s;
   eddy_listener *l;
   eddy_file *f;
+  eddy_udp *u;
   eddy_stream_opts opts;
   int has_opts;
   size_t max;
   char *buf;
 } sit;
 
-enum { S_LINES, S_CHUNKS, S_ACCEPT, S_FILE };
+enum { S_LINES, S_CHUNKS, S_ACCEPT, S_FILE, S_DGRAM };
 
 static int sit_next(eddy_iter *it, void *item) {
   sit *x = (sit *)it;
@@ -39,6 +41,8 @@ static int sit_next(eddy_iter *it, void *item) {
   case S_ACCEPT:
     return eddy_listener_accept(x->l, (eddy_stream **)item,
                                 x->has_opts ? &x->opts : NULL, EDDY_FOREVER);
+  case S_DGRAM:
+    return eddy__udp_next(x->u, x->buf, x->max, item, EDDY_FOREVER);
   case S_FILE: {
     eddy_chunk *c = item;
     long n = eddy_file_read(x->f, x->buf, x->max);
@@ -109,6 +113,14 @@ EDDY_API eddy_iter *eddy_file_chunks(eddy_file *f, size_t size) {
   eddy_iter *it = make(S_FILE, size);
   if (!it) return eddy_iter_error(-ENOMEM);
   ((sit *)it)->f = f;
+  return it;
+}
+
+EDDY_API eddy_iter *eddy_udp_datagrams(eddy_udp *u, size_t max) {
+  if (!u || !max) return eddy_iter_error(-EINVAL);
+  eddy_iter *it = make(S_DGRAM, max);
+  if (!it) return eddy_iter_error(-ENOMEM);
+  ((sit *)it)->u = u;
   return it;
 }
 
