@@ -129,12 +129,23 @@ static inline int park_prepare(eddy__wait *w, eddy_time_t deadline, const char *
   return 0;
 }
 
+static inline int park_done(eddy__wait *w, eddy_task *t) {
+  t->wait_what = NULL;
+  int r = w->result;
+  if (unlikely(r == -ECANCELED)) t->cancels_seen++;
+  return r;
+}
+/* Apart, so that a wait without deadline finishes without a stack frame
+ * (the call to the timer code would make the compiler save registers). */
+static __attribute__((noinline)) int park_finish_timed(eddy__wait *w) {
+  eddy_task *t = w->task;
+  eddy__timer_cancel(t->loop, &t->timer);
+  return park_done(w, t);
+}
 static inline int park_finish(eddy__wait *w) {
   eddy_task *t = w->task;
-  if (eddy__timer_armed(&t->timer)) eddy__timer_cancel(t->loop, &t->timer);
-  t->wait_what = NULL;
-  if (w->result == -ECANCELED) t->cancels_seen++;
-  return w->result;
+  if (unlikely(eddy__timer_armed(&t->timer))) return park_finish_timed(w);
+  return park_done(w, t);
 }
 
 int eddy__park(eddy__wait *w, eddy_time_t deadline, const char *what,

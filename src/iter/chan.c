@@ -172,8 +172,10 @@ static __attribute__((noinline)) void *recv_begin_slow(eddy_chan *ch, void *item
 
 EDDY_API void *eddy__chan_send_begin(eddy_chan *ch, const void *item, eddy_time_t deadline,
                                      eddy__park_ticket *tk, int *rc) {
-  eddy_task *t = eddy__self();
-  if (likely(t && t->loop->ncancelled == 0 && ch && item && !ch->closed && ch->nrx > 0)) {
+  eddy_loop *loop = eddy__loop();
+  eddy_task *t; /* loop->current and loop->ncancelled load side by side */
+  if (likely(loop && (t = loop->current) && loop->ncancelled == 0 && ch && item && !ch->closed &&
+             ch->nrx > 0)) {
     if (!eddy__list_empty(&ch->receivers)) {
       eddy__wait *w = eddy__container_of(ch->receivers.next, eddy__wait, node);
       if (eddy__copy_small(w->data, item, ch->item)) {
@@ -246,8 +248,10 @@ EDDY_API int eddy_chan_try_recv(eddy_chan *ch, void *item) {
 
 EDDY_API void *eddy__chan_recv_begin(eddy_chan *ch, void *item, eddy_time_t deadline,
                                      eddy__park_ticket *tk, int *rc) {
-  eddy_task *t = eddy__self();
-  if (likely(t && t->loop->ncancelled == 0 && ch && item && ch->closed != 2)) {
+  eddy_loop *loop = eddy__loop();
+  eddy_task *t;
+  if (likely(loop && (t = loop->current) && loop->ncancelled == 0 && ch && item &&
+             ch->closed != 2)) {
     if (ch->len) {
       if (eddy__list_empty(&ch->senders) && eddy__copy_small(item, SLOT(ch, 0), ch->item)) {
         ch->head = next_head(ch);
