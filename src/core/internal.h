@@ -289,9 +289,12 @@ static inline int eddy__cancel_state(const eddy_task *t) {
 }
 /* The checkpoint every blocking call starts with. */
 static inline int eddy__checkpoint(eddy_task **out) {
-  eddy_task *t = eddy__self();
+  eddy_loop *loop = eddy__loop_tls;
+  eddy_task *t = loop ? loop->current : NULL;
   *out = t;
   if (unlikely(t == NULL)) return EDDY_ENOTTASK;
+  /* loop->ncancelled, not t->loop's: one dependent load fewer */
+  if (likely(loop->ncancelled == 0)) return 0;
   int r = eddy__cancel_state(t);
   if (unlikely(r)) t->cancels_seen++;
   return r;
