@@ -30,6 +30,38 @@ static int file_main(void *arg) {
 }
 TEST(file_read_write_sync) { ASSERT_EQ(eddy_run(file_main, NULL), 0); }
 
+/* File chunks come in order, whole, each in a buffer that starts on a
+ * 64-byte line. */
+static int chunks_main(void *arg) {
+  (void)arg;
+  char path[] = "/tmp/eddy-test-XXXXXX";
+  int tmp = mkstemp(path);
+  ASSERT(tmp >= 0);
+  static char data[10000];
+  for (size_t i = 0; i < sizeof data; i++) data[i] = (char)(i * 7);
+  ASSERT_EQ(write(tmp, data, sizeof data), (long)sizeof data);
+  close(tmp);
+  eddy_file *f;
+  ASSERT_RC(eddy_file_open(path, O_RDONLY, 0, &f), 0);
+  eddy_chunk c;
+  int st, chunks = 0;
+  size_t at = 0;
+  EDDY_FOR(c, eddy_file_chunks(f, 4096), st) {
+    ASSERT_EQ((uintptr_t)c.data % 64, 0);
+    ASSERT(at + c.len <= sizeof data);
+    ASSERT(memcmp(c.data, data + at, c.len) == 0);
+    at += c.len;
+    chunks++;
+  }
+  ASSERT_RC(st, 0);
+  ASSERT_EQ(at, sizeof data);
+  ASSERT_EQ(chunks, 3);
+  ASSERT_RC(eddy_file_close(f), 0);
+  unlink(path);
+  return 0;
+}
+TEST(file_chunks_are_whole_in_order_and_line_aligned) { ASSERT_EQ(eddy_run(chunks_main, NULL), 0); }
+
 static int file_cancel_main(void *arg) {
   (void)arg;
   eddy_file *f;

@@ -320,3 +320,26 @@ static int pipe_main(void *arg) {
   return 0;
 }
 TEST(read_chunk_reads_a_pipe_too) { ASSERT_EQ(eddy_run(pipe_main, NULL), 0); }
+
+/* The stream's buffer starts on a 64-byte line, also after it has grown
+ * (the kernel copies into an aligned buffer fastest), and growing keeps
+ * every byte. */
+static int aligned_main(void *arg) {
+  (void)arg;
+  eddy_stream_opts o = {.read_buffer = 64, .max_buffer = 8192};
+  eddy_stream *r, *w;
+  pair(&r, &w, &o);
+  char line[3001];
+  for (int i = 0; i < 3000; i++) line[i] = (char)('a' + i % 26);
+  line[3000] = '\n';
+  ASSERT_RC(eddy_stream_write(w, line, sizeof line, NULL, EDDY_FOREVER), 0);
+  const char *d;
+  size_t n;
+  ASSERT_RC(eddy_stream_read_until(r, '\n', 8192, &d, &n, EDDY_FOREVER), 0);
+  ASSERT_EQ(n, sizeof line);
+  ASSERT_EQ((uintptr_t)d % 64, 0);
+  ASSERT(memcmp(d, line, sizeof line) == 0);
+  close_pair(r, w);
+  return 0;
+}
+TEST(stream_buffer_is_line_aligned_after_growing) { ASSERT_EQ(eddy_run(aligned_main, NULL), 0); }

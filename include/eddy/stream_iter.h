@@ -53,7 +53,9 @@ EDDY_API eddy_iter *eddy_accept_iter(eddy_listener *l,
  * fit a buffer come truncated. Closing the iterator does not close the
  * socket. */
 EDDY_API eddy_iter *eddy_udp_datagrams(eddy_udp *u, size_t max);
-/* Chunks of a file, read through the pool (item: eddy_chunk). */
+/* Chunks of a file (item: eddy_chunk), each at most size bytes, read into
+ * the iterator's own buffer, which starts on a 64-byte line (the kernel
+ * fills an aligned buffer fastest). */
 EDDY_API eddy_iter *eddy_file_chunks(eddy_file *f, size_t size);
 
 /* Managers: exit closes the resource (gracefully, for streams). enter

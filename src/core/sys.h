@@ -53,6 +53,7 @@ static inline int eddy__fault(int kind) {
 void *eddy__alloc(size_t n);
 void *eddy__calloc(size_t n, size_t size);
 void *eddy__realloc(void *p, size_t n);
+void *eddy__alloc_aligned(size_t n); /* 64-byte aligned (I/O buffers) */
 void eddy__free(void *p);
 char *eddy__strdup(const char *s);
 

@@ -64,7 +64,7 @@ EDDY_API int eddy_stream_from_fd(int fd, const eddy_stream_opts *o,
   s->cap = o && o->read_buffer ? o->read_buffer : DEFAULT_BUF;
   s->max = o && o->max_buffer ? o->max_buffer : DEFAULT_MAX;
   if (s->cap > s->max) s->cap = s->max;
-  s->buf = eddy__alloc(s->cap);
+  s->buf = eddy__alloc_aligned(s->cap);
   if (!s->buf) {
     eddy__free(s);
     return -ENOMEM;
@@ -134,8 +134,10 @@ static int make_room(eddy_stream *s) {
   }
   if (s->cap >= s->max) return -EMSGSIZE;
   size_t ncap = s->cap * 2 > s->max ? s->max : s->cap * 2;
-  char *nb = eddy__realloc(s->buf, ncap);
+  char *nb = eddy__alloc_aligned(ncap); /* not realloc: it keeps no alignment */
   if (!nb) return -ENOMEM;
+  memcpy(nb, s->buf, s->end);
+  eddy__free(s->buf);
   s->buf = nb;
   s->cap = ncap;
   return 0;

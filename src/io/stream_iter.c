@@ -2,7 +2,8 @@
  * (connections), files (chunks) and datagram sockets, and the context
  * managers that close streams, files and listeners. Lines and stream
  * chunks point into the stream's own buffer (no copy); file chunks into the
- * iterator's; datagrams into the loop's receive ring or the iterator's. */
+ * iterator's (cache-line aligned); datagrams into the loop's receive ring
+ * or the iterator's. */
 #include "io.h"
 #include "eddy/stream_iter.h"
 
@@ -67,7 +68,7 @@ static const eddy_iter_ops sit_ops = {sit_next, NULL, sit_release};
 static eddy_iter *make(int kind, size_t bufsize) {
   sit *x = eddy__calloc(1, sizeof *x);
   if (!x) return NULL;
-  if (bufsize && !(x->buf = eddy__alloc(bufsize))) {
+  if (bufsize && !(x->buf = eddy__alloc_aligned(bufsize))) {
     eddy__free(x);
     return NULL;
   }
