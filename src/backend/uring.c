@@ -296,12 +296,7 @@ static void uring_busy_poll(eddy_loop *loop, eddy_time_t ns) {
   r->waited = run_queue_wait(r);
 }
 
-static void cancel_op(ring *r, uop *o) {
-  struct io_uring_sqe *sqe = get_sqe(r);
-  if (!sqe) return;
-  io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)o, 0);
-  io_uring_sqe_set_data64(sqe, UD_IGNORE);
-}
+static void cancel_op(ring *r, uop *o) { cancel_request(r, (uint64_t)(uintptr_t)o); }
 
 /* Park until o completes (its SQE is queued). A timeout or cancellation
  * cancels the operation and waits for its completion; *interrupted tells
@@ -523,11 +518,7 @@ static void maccept_free(maccept *m) {
 }
 
 static void accept_cancel(ring *r, maccept *m) {
-  struct io_uring_sqe *sqe = get_sqe(r);
-  if (!sqe) return;
-  io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)m | UD_ACCEPT, 0);
-  io_uring_sqe_set_data64(sqe, UD_IGNORE);
-  m->cancelling = 1;
+  if (cancel_request(r, (uint64_t)(uintptr_t)m | UD_ACCEPT)) m->cancelling = 1;
 }
 
 static int accept_push(maccept *m, int fd) {

@@ -164,11 +164,7 @@ static void orphan_unlink(uring_recv *u, mrecv *m) {
 }
 
 static void cancel(ring *r, mrecv *m) {
-  struct io_uring_sqe *sqe = get_sqe(r);
-  if (!sqe) return;
-  io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)m | UD_RECV, 0);
-  io_uring_sqe_set_data64(sqe, UD_IGNORE);
-  m->cancelling = 1;
+  if (cancel_request(r, (uint64_t)(uintptr_t)m | UD_RECV)) m->cancelling = 1;
 }
 
 /* Take a completion of m's request (a real one, or one the fault injector

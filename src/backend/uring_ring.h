@@ -47,6 +47,16 @@ static inline struct io_uring_sqe *get_sqe(ring *r) {
   return sqe;
 }
 
+/* Ask the kernel to cancel the request whose user data is ud (its own
+ * completion reports the outcome); 0 when no submission slot was left. */
+static inline int cancel_request(ring *r, uint64_t ud) {
+  struct io_uring_sqe *sqe = get_sqe(r);
+  if (!sqe) return 0;
+  io_uring_prep_cancel64(sqe, ud, 0);
+  io_uring_sqe_set_data64(sqe, UD_IGNORE);
+  return 1;
+}
+
 /* uring_recv.c */
 void eddy__uring_recv_setup(eddy_loop *loop, unsigned n, unsigned size);
 void eddy__uring_recv_fini(ring *r);
