@@ -473,7 +473,9 @@ METHOD = """\
 * **vs floor**: how many times the floor's cost (value / floor for times and
   sizes, floor / value for throughputs): 1 is the floor, the machine's
   limit for that workload (the C floor is a bare register switch; for the
-  network families, the plain C server).
+  network families, the plain C server; for file reads, `pread`, with
+  `floor-nowait` beside it: `preadv2(RWF_NOWAIT)`, the one read that cannot
+  stall the loop on an evicted page, and the call eddy makes).
 * **Instructions** (callgrind): each micro entry of eddy, the C floor and
   Boost alone (`EDDY_BENCH_ONLY`), at two counts (`EDDY_BENCH_COUNT`); the
   difference in instructions over the difference in operations leaves setup
