@@ -278,3 +278,171 @@ static int fanout_main(void *arg) {
   return 0;
 }
 TEST(broadcast_fanout_every_member_every_item) { ASSERT_EQ(eddy_run(fanout_main, NULL), 0); }
+
+/* Items go round the shared ring many times; each subscriber still reads
+ * every one in order (WAIT) or the newest cap of them (DROP_OLDEST). */
+static int wrap_reader(void *arg) {
+  eddy_sub *s = arg;
+  int x, want = 0, r;
+  while ((r = eddy_sub_recv(s, &x, EDDY_FOREVER)) == 0)
+    if (x != want++) return -1000 - x;
+  return r == EDDY_DONE ? want : r;
+}
+static int wrap_main(void *arg) {
+  (void)arg;
+  eddy_bcast *b;
+  eddy_sub *wait, *drop;
+  ASSERT_RC(eddy_bcast_new(&b, sizeof(int)), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 4, EDDY_SUB_WAIT, &wait), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 3, EDDY_SUB_DROP_OLDEST, &drop), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, wrap_reader, wait), 0);
+  for (int i = 0; i < 1000; i++) ASSERT_RC(eddy_bcast_publish(b, &i, EDDY_FOREVER), 0);
+  eddy_bcast_close(b);
+  int got = 0;
+  ASSERT_RC(eddy_join(t, &got), 0);
+  ASSERT_EQ(got, 1000);
+  int x;
+  for (int i = 997; i < 1000; i++) {
+    ASSERT_RC(eddy_sub_recv(drop, &x, EDDY_FOREVER), 0);
+    ASSERT_EQ(x, i);
+  }
+  ASSERT_EQ(eddy_sub_dropped(drop), 997);
+  ASSERT_RC(eddy_sub_recv(drop, &x, EDDY_FOREVER), EDDY_DONE);
+  eddy_bcast_free(b);
+  return 0;
+}
+TEST(broadcast_ring_wraps_every_item_in_order) { ASSERT_EQ(eddy_run(wrap_main, NULL), 0); }
+
+/* A subscriber with a larger capacity grows the shared ring; what the
+ * others had not read yet survives the move, and a new subscriber sees
+ * only what is published after it joined. */
+static int grow_main(void *arg) {
+  (void)arg;
+  eddy_bcast *b;
+  eddy_sub *small, *big;
+  ASSERT_RC(eddy_bcast_new(&b, sizeof(int)), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 2, EDDY_SUB_DROP_OLDEST, &small), 0);
+  for (int i = 0; i < 5; i++) ASSERT_RC(eddy_bcast_publish(b, &i, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 8, EDDY_SUB_WAIT, &big), 0);
+  ASSERT_EQ(eddy_sub_pending(big), 0);
+  int x;
+  for (int i = 3; i < 5; i++) { /* small's two, across the growth */
+    ASSERT_RC(eddy_sub_recv(small, &x, EDDY_FOREVER), 0);
+    ASSERT_EQ(x, i);
+  }
+  for (int i = 5; i < 13; i++) ASSERT_RC(eddy_bcast_publish(b, &i, EDDY_FOREVER), 0);
+  ASSERT_EQ(eddy_sub_pending(big), 8);
+  ASSERT_EQ(eddy_sub_pending(small), 2);
+  for (int i = 5; i < 13; i++) {
+    ASSERT_RC(eddy_sub_recv(big, &x, EDDY_FOREVER), 0);
+    ASSERT_EQ(x, i);
+  }
+  for (int i = 11; i < 13; i++) {
+    ASSERT_RC(eddy_sub_recv(small, &x, EDDY_FOREVER), 0);
+    ASSERT_EQ(x, i);
+  }
+  eddy_bcast_free(b);
+  return 0;
+}
+TEST(broadcast_larger_subscriber_grows_the_ring_keeping_unread_items) {
+  ASSERT_EQ(eddy_run(grow_main, NULL), 0);
+}
+
+/* A cut-off subscriber still reads what was queued for it, though the
+ * ring has since reused those slots, then gets -ENOBUFS. */
+static int cut_main(void *arg) {
+  (void)arg;
+  eddy_bcast *b;
+  eddy_sub *fail, *drop;
+  ASSERT_RC(eddy_bcast_new(&b, sizeof(int)), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 2, EDDY_SUB_FAIL, &fail), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 2, EDDY_SUB_DROP_OLDEST, &drop), 0);
+  for (int i = 0; i < 20; i++) ASSERT_RC(eddy_bcast_publish(b, &i, EDDY_FOREVER), 0);
+  ASSERT_EQ(eddy_sub_pending(fail), 2);
+  ASSERT_EQ(eddy_sub_dropped(fail), 1);
+  int x;
+  for (int i = 0; i < 2; i++) {
+    ASSERT_RC(eddy_sub_recv(fail, &x, EDDY_FOREVER), 0);
+    ASSERT_EQ(x, i);
+  }
+  ASSERT_RC(eddy_sub_recv(fail, &x, EDDY_FOREVER), -ENOBUFS);
+  ASSERT_RC(eddy_sub_recv(drop, &x, EDDY_FOREVER), 0);
+  ASSERT_EQ(x, 18);
+  eddy_bcast_free(b);
+  return 0;
+}
+TEST(broadcast_cut_off_subscriber_reads_its_queue_then_enobufs) {
+  ASSERT_EQ(eddy_run(cut_main, NULL), 0);
+}
+
+/* Without memory to keep a cut-off subscriber's queue, its items are
+ * counted as dropped and it fails at once: no crash, nothing made up. */
+static int cut_nomem_main(void *arg) {
+  (void)arg;
+  eddy_bcast *b;
+  eddy_sub *fail;
+  ASSERT_RC(eddy_bcast_new(&b, sizeof(int)), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 2, EDDY_SUB_FAIL, &fail), 0);
+  for (int i = 0; i < 2; i++) ASSERT_RC(eddy_bcast_publish(b, &i, EDDY_FOREVER), 0);
+  eddy__fault_set(EDDY_SYS_ALLOC, 0, ENOMEM, 1);
+  int x = 2;
+  ASSERT_RC(eddy_bcast_publish(b, &x, EDDY_FOREVER), 0);
+  eddy__fault_clear();
+  ASSERT_EQ(eddy_sub_dropped(fail), 3);
+  ASSERT_EQ(eddy_sub_pending(fail), 0);
+  ASSERT_RC(eddy_sub_recv(fail, &x, EDDY_FOREVER), -ENOBUFS);
+  eddy_bcast_free(b);
+  return 0;
+}
+TEST(broadcast_cut_off_without_memory_counts_the_queue_dropped) {
+  ASSERT_EQ(eddy_run(cut_nomem_main, NULL), 0);
+}
+
+/* Publishing to many subscribers copies into the one shared ring: it
+ * allocates nothing, and subscribing costs no ring of its own. */
+static int noalloc_main(void *arg) {
+  (void)arg;
+  eddy_bcast *b;
+  eddy_sub *s[100];
+  ASSERT_RC(eddy_bcast_new(&b, 256), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 64, EDDY_SUB_DROP_OLDEST, &s[0]), 0);
+  long before = eddy__alloc_live();
+  for (int i = 1; i < 100; i++) ASSERT_RC(eddy_bcast_subscribe(b, 64, EDDY_SUB_DROP_OLDEST, &s[i]), 0);
+  ASSERT_EQ(eddy__alloc_live() - before, 99); /* the subscriptions themselves, no rings */
+  char item[256] = {7};
+  eddy__fault_set(EDDY_SYS_ALLOC, 0, ENOMEM, 1000000);
+  for (int i = 0; i < 200; i++) ASSERT_RC(eddy_bcast_publish(b, item, EDDY_FOREVER), 0);
+  eddy__fault_clear();
+  for (int i = 0; i < 100; i++) ASSERT_EQ(eddy_sub_pending(s[i]), 64);
+  eddy_bcast_free(b);
+  return 0;
+}
+TEST(broadcast_publish_allocates_nothing) { ASSERT_EQ(eddy_run(noalloc_main, NULL), 0); }
+
+/* Out of memory while subscribing (the subscription, or a larger ring):
+ * -ENOMEM, and the broadcast is as it was. */
+static int sub_nomem_main(void *arg) {
+  (void)arg;
+  eddy_bcast *b;
+  eddy_sub *a, *c;
+  ASSERT_RC(eddy_bcast_new(&b, sizeof(int)), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 2, EDDY_SUB_WAIT, &a), 0);
+  int x = 5;
+  ASSERT_RC(eddy_bcast_publish(b, &x, EDDY_FOREVER), 0);
+  eddy__fault_set(EDDY_SYS_ALLOC, 0, ENOMEM, 1);
+  ASSERT_RC(eddy_bcast_subscribe(b, 2, EDDY_SUB_WAIT, &c), -ENOMEM);
+  eddy__fault_set(EDDY_SYS_ALLOC, 1, ENOMEM, 1); /* the ring, after the subscription */
+  ASSERT_RC(eddy_bcast_subscribe(b, 64, EDDY_SUB_WAIT, &c), -ENOMEM);
+  eddy__fault_clear();
+  ASSERT_EQ(eddy_bcast_subscribers(b), 1);
+  ASSERT_RC(eddy_bcast_subscribe(b, (size_t)-1 / 2, EDDY_SUB_WAIT, &c), -ENOMEM);
+  ASSERT_RC(eddy_sub_recv(a, &x, EDDY_FOREVER), 0);
+  ASSERT_EQ(x, 5);
+  ASSERT_RC(eddy_bcast_subscribe(b, 0, EDDY_SUB_WAIT, &c), -EINVAL);
+  eddy_bcast_free(b);
+  return 0;
+}
+TEST(broadcast_subscribe_out_of_memory_leaves_it_unchanged) {
+  ASSERT_EQ(eddy_run(sub_nomem_main, NULL), 0);
+}

@@ -97,8 +97,11 @@ typedef struct eddy_chan_iter {
 EDDY_API eddy_iter *eddy_chan_iter_init(eddy_chan_iter *ci, eddy_chan *ch);
 
 /* ---- broadcast: every subscriber gets every item published after it
- * subscribed, through its own bounded buffer. A subscriber that falls
- * behind is handled by its policy. */
+ * subscribed. Items are copied once into a ring shared by all subscribers
+ * (as large as the largest capacity; it never shrinks), and each
+ * subscriber's capacity bounds how many it may leave unread: one that
+ * falls that far behind is handled by its policy. Publishing allocates
+ * nothing (cutting a subscriber off copies its unread items out). */
 typedef struct eddy_bcast eddy_bcast;
 typedef struct eddy_sub eddy_sub;
 

@@ -1,34 +1,55 @@
-/* bcast.c: broadcast channels for fan-out (the chat server's rooms). Each
- * subscriber has its own bounded ring; publishing copies the item into
- * every ring. A subscriber that is full is handled by its policy: the
- * publisher waits for it (EDDY_SUB_WAIT), its oldest item is dropped and
- * counted (EDDY_SUB_DROP_OLDEST), or it is cut off (EDDY_SUB_FAIL: its next
- * recv gives -ENOBUFS). So a slow subscriber costs bounded memory and, with
- * the last two policies, never slows the others. */
+/* bcast.c: broadcast channels for fan-out (the chat server's rooms).
+ *
+ * One ring per broadcast, shared by every subscriber: an item is copied in
+ * once, whatever the number of subscribers, and each subscriber keeps only
+ * its position (the sequence number of the next item it reads). A room of
+ * a thousand members therefore holds one ring, not a thousand, and a
+ * publish costs one copy plus a comparison per subscriber (and the hand-off
+ * to each subscriber that waits, which any fan-out pays).
+ *
+ * Every item has a sequence number; item q lives in slot q & (ring_cap-1).
+ * A subscriber never has more than its capacity unread, and the ring is at
+ * least as large as the largest capacity, so the slots a publish overwrites
+ * are ones every subscriber has read or skipped. A subscriber that is full
+ * is handled by its policy before the publish: the publisher waits for it
+ * (EDDY_SUB_WAIT), its oldest item is skipped and counted
+ * (EDDY_SUB_DROP_OLDEST), or it is cut off (EDDY_SUB_FAIL). A cut-off
+ * subscriber still reads what was queued for it (its recv gives -ENOBUFS
+ * after that), so those items are copied out to a buffer of its own as it
+ * fails: the rare case pays, not every publish. */
 #include "../core/internal.h"
 #include "eddy/chan.h"
 
+#include <stdint.h>
 #include <string.h>
 
 struct eddy_sub {
   eddy_bcast *b;
   eddy_node link;
-  char *ring;
-  size_t cap, head, len;
+  uint64_t next;       /* sequence number of the next item to read */
+  size_t cap;
   int policy, failed;
   unsigned long dropped;
+  char *kept;          /* failed: what it had not read, oldest first */
+  size_t kept_head, kept_len;
   eddy_node waiters;   /* its receiver (one at a time in practice) */
 };
 
 struct eddy_bcast {
   size_t item;
+  char *ring;
+  size_t ring_cap;     /* a power of two, >= every subscriber's capacity */
+  uint64_t tail;       /* sequence number of the next item published */
   eddy_node subs;
   size_t nsubs;
   eddy_node space;     /* publishers waiting for a WAIT subscriber */
   int closed;
 };
 
-#define SSLOT(s, i) ((s)->ring + (((s)->head + (i)) % (s)->cap) * (s)->b->item)
+static inline char *bslot(const eddy_bcast *b, uint64_t q) {
+  return b->ring + (size_t)(q & (b->ring_cap - 1)) * b->item;
+}
+static inline size_t unread(const eddy_sub *s) { return (size_t)(s->b->tail - s->next); }
 
 EDDY_API int eddy_bcast_new(eddy_bcast **out, size_t item_size) {
   if (!out || !item_size) return -EINVAL;
@@ -59,24 +80,50 @@ EDDY_API void eddy_bcast_free(eddy_bcast *b) {
   eddy_bcast_close(b);
   while (!eddy__list_empty(&b->subs))
     eddy_sub_unsubscribe(eddy__container_of(b->subs.next, eddy_sub, link));
+  eddy__free(b->ring);
   eddy__free(b);
 }
 
 EDDY_API size_t eddy_bcast_subscribers(const eddy_bcast *b) { return b ? b->nsubs : 0; }
+
+/* Make the ring hold at least cap items, keeping the unread ones of every
+ * subscriber in their slots of the larger ring. */
+static int reserve(eddy_bcast *b, size_t cap) {
+  if (cap <= b->ring_cap) return 0;
+  size_t nc = 1;
+  while (nc < cap) {
+    if (nc > SIZE_MAX / 2 / b->item) return -ENOMEM;
+    nc *= 2;
+  }
+  char *nr = eddy__alloc(nc * b->item);
+  if (!nr) return -ENOMEM;
+  char *old = b->ring;
+  size_t oc = b->ring_cap;
+  b->ring = nr;
+  b->ring_cap = nc;
+  /* the live items are at most the old ring's worth, ending at tail */
+  uint64_t from = b->tail >= oc ? b->tail - oc : 0;
+  for (uint64_t q = from; q < b->tail; q++)
+    memcpy(bslot(b, q), old + (size_t)(q & (oc - 1)) * b->item, b->item);
+  eddy__free(old);
+  return 0;
+}
 
 EDDY_API int eddy_bcast_subscribe(eddy_bcast *b, size_t capacity, int policy,
                                   eddy_sub **out) {
   if (!b || !out || capacity == 0 || policy < EDDY_SUB_WAIT || policy > EDDY_SUB_FAIL)
     return -EINVAL;
   if (b->closed) return EDDY_ECLOSED;
+  if (capacity > SIZE_MAX / b->item) return -ENOMEM;
   eddy_sub *s = eddy__calloc(1, sizeof *s);
   if (!s) return -ENOMEM;
-  s->ring = eddy__alloc(capacity * b->item);
-  if (!s->ring) {
+  int r = reserve(b, capacity);
+  if (r) {
     eddy__free(s);
-    return -ENOMEM;
+    return r;
   }
   s->b = b;
+  s->next = b->tail; /* items published from now on */
   s->cap = capacity;
   s->policy = policy;
   eddy__list_init(&s->waiters);
@@ -92,22 +139,27 @@ EDDY_API void eddy_sub_unsubscribe(eddy_sub *s) {
   wake_all(&s->waiters, EDDY_ECLOSED);
   eddy__node_unlink(&s->link);
   b->nsubs--;
-  eddy__free(s->ring);
+  eddy__free(s->kept);
   eddy__free(s);
   wake_all(&b->space, 0); /* a WAIT subscriber may have been the holdup */
 }
 
 EDDY_API unsigned long eddy_sub_dropped(const eddy_sub *s) { return s ? s->dropped : 0; }
 
-static void deliver(eddy_sub *s, const void *item) {
-  if (!eddy__list_empty(&s->waiters)) { /* straight to the waiting reader */
-    eddy__wait *w = eddy__container_of(s->waiters.next, eddy__wait, node);
-    memcpy(w->data, item, s->b->item);
-    eddy__wake(w, 0);
-    return;
+/* Cut s off: its unread items move to a buffer of its own (the ring will
+ * reuse their slots). Without memory for that they are lost, and counted. */
+static void cut_off(eddy_sub *s) {
+  eddy_bcast *b = s->b;
+  size_t n = unread(s);
+  s->failed = 1;
+  s->dropped++; /* the item it could not take */
+  if (n && (s->kept = eddy__alloc(n * b->item)) != NULL) {
+    for (size_t i = 0; i < n; i++) memcpy(s->kept + i * b->item, bslot(b, s->next + i), b->item);
+    s->kept_len = n;
+  } else {
+    s->dropped += n;
   }
-  memcpy(SSLOT(s, s->len), item, s->b->item);
-  s->len++;
+  s->next = b->tail;
 }
 
 EDDY_API int eddy_bcast_publish(eddy_bcast *b, const void *item,
@@ -121,9 +173,9 @@ EDDY_API int eddy_bcast_publish(eddy_bcast *b, const void *item,
     /* All or nothing: wait first until every WAIT subscriber has room, so
      * a cancelled publish delivered to nobody. */
     int blocked = 0;
-    for (eddy_node *n = b->subs.next; n != &b->subs; n = n->next) {
+    for (eddy_node *n = b->subs.next; n != &b->subs && !blocked; n = n->next) {
       eddy_sub *s = eddy__container_of(n, eddy_sub, link);
-      if (!s->failed && s->policy == EDDY_SUB_WAIT && s->len == s->cap) blocked = 1;
+      blocked = !s->failed && s->policy == EDDY_SUB_WAIT && unread(s) == s->cap;
     }
     if (!blocked) break;
     eddy__wait w;
@@ -132,42 +184,62 @@ EDDY_API int eddy_bcast_publish(eddy_bcast *b, const void *item,
     r = eddy__park(&w, deadline, "publish", __builtin_return_address(0));
     if (r) return r;
   }
+  if (!b->nsubs) return 0; /* nobody to see it */
+  /* Room first: a full subscriber skips its oldest or is cut off, so the
+   * slot written next belongs to no one's unread items. */
   for (eddy_node *n = b->subs.next; n != &b->subs; n = n->next) {
     eddy_sub *s = eddy__container_of(n, eddy_sub, link);
-    if (s->failed) continue;
-    if (s->len == s->cap && eddy__list_empty(&s->waiters)) {
-      if (s->policy == EDDY_SUB_DROP_OLDEST) {
-        s->head = (s->head + 1) % s->cap;
-        s->len--;
-        s->dropped++;
-      } else if (s->policy == EDDY_SUB_FAIL) {
-        s->failed = 1;
-        s->dropped++;
-        continue;
-      }
+    if (s->failed || unread(s) < s->cap) continue;
+    if (s->policy == EDDY_SUB_DROP_OLDEST) {
+      s->next++;
+      s->dropped++;
+    } else if (s->policy == EDDY_SUB_FAIL) {
+      cut_off(s);
     }
-    deliver(s, item);
+  }
+  memcpy(bslot(b, b->tail), item, b->item);
+  uint64_t q = b->tail++;
+  /* A waiting reader has read everything before q: hand it q directly. */
+  for (eddy_node *n = b->subs.next; n != &b->subs; n = n->next) {
+    eddy_sub *s = eddy__container_of(n, eddy_sub, link);
+    if (eddy__list_empty(&s->waiters) || s->failed || s->next != q) continue;
+    eddy__wait *w = eddy__container_of(s->waiters.next, eddy__wait, node);
+    memcpy(w->data, item, b->item);
+    s->next = q + 1;
+    eddy__wake(w, 0);
   }
   return 0;
 }
 
-EDDY_API size_t eddy_sub_pending(const eddy_sub *s) { return s ? s->len : 0; }
+EDDY_API size_t eddy_sub_pending(const eddy_sub *s) {
+  if (!s) return 0;
+  return s->failed ? s->kept_len : unread(s);
+}
 
 EDDY_API int eddy_sub_recv(eddy_sub *s, void *item, eddy_time_t deadline) {
   eddy_task *t;
   int r = eddy__checkpoint(&t);
   if (r) return r;
   if (!s || !item) return -EINVAL;
-  if (s->len) {
-    memcpy(item, SSLOT(s, 0), s->b->item);
-    s->head = (s->head + 1) % s->cap;
-    s->len--;
-    if (!eddy__list_empty(&s->b->space)) /* a publisher waited for room */
-      eddy__wake(eddy__container_of(s->b->space.next, eddy__wait, node), 0);
+  eddy_bcast *b = s->b;
+  if (s->failed) { /* what was queued when it was cut off, then the error */
+    if (!s->kept_len) return -ENOBUFS;
+    memcpy(item, s->kept + s->kept_head * b->item, b->item);
+    s->kept_head++;
+    if (--s->kept_len == 0) {
+      eddy__free(s->kept);
+      s->kept = NULL;
+    }
     return 0;
   }
-  if (s->failed) return -ENOBUFS; /* fell too far behind (after draining) */
-  if (s->b->closed) return EDDY_DONE;
+  if (s->next != b->tail) {
+    memcpy(item, bslot(b, s->next), b->item);
+    s->next++;
+    if (!eddy__list_empty(&b->space)) /* a publisher waited for room */
+      eddy__wake(eddy__container_of(b->space.next, eddy__wait, node), 0);
+    return 0;
+  }
+  if (b->closed) return EDDY_DONE;
   eddy__wait w;
   eddy__wait_init(&w, t);
   w.data = item;
