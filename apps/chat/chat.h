@@ -57,6 +57,7 @@ typedef struct room {
   uint64_t written_seq;    /* the log has every message up to here */
   uint64_t failed_from, failed_upto;
   int failed_err;          /* ...except these, which the disk refused */
+  int last_err;            /* the last batch's write: 0 or -errno */
   eddy_cond log_done;
   char *logbuf;
   size_t logcap;
@@ -72,6 +73,7 @@ typedef struct server {
   struct client *list;     /* every client (nick uniqueness, /who) */
   eddy_taskgroup *tg;
   eddy_lock log_lock;      /* serialises writes to the logs */
+  eddy_cond log_wanted;    /* batched: a post queued history to write */
   eddy_lock rooms_lock;    /* serialises opening rooms */
 } server;
 
@@ -83,11 +85,17 @@ void rooms_close(server *s);
 /* history.c */
 int history_open(server *s, room *r);
 /* Log m (its seq already given) and, per the durability setting, publish
- * it: see history.c. Called with s->log_lock held. */
+ * it: see history.c. Called with s->log_lock held. Batched: returns once
+ * published, with the error of the room's last write if the disk refused
+ * it; durable: once its batch is written and fsynced. */
 int history_post(server *s, room *r, chat_msg *m);
 void history_free(room *r);
 int history_flush(server *s, room *r);
-int history_flusher(void *arg); /* task: periodic fsync when batched */
+/* Task, batched durability only: writes what posts queued, fsyncs every
+ * fsync_ms. */
+int history_logger(void *arg);
+/* Write what is still queued (shutdown, after the logger has ended). */
+int history_pending_write(server *s);
 
 /* session.c: a client, whatever its protocol. A protocol supplies how a
  * room message and a notice reach its peer; the session does the rest. */
@@ -123,6 +131,7 @@ struct client {
   eddy_time_t bucket_at;   /* rate limit: a token bucket */
   double tokens;
   struct client *next;     /* in the server's list */
+  struct client **pprev;   /* what points at it there: leaving is O(1) */
 };
 
 int valid_name(const char *s, size_t max);

@@ -4,15 +4,19 @@
  * record (a crash or kill -9 mid-write) costs that record only. Writes go
  * through eddy's file I/O, in the order everyone saw.
  *
- * Group commit: a post queues its message and, if no write is under way
- * for the room, its poster becomes the room's writer and writes everything
- * queued, batch after batch, one write (and, durable mode, one fsync) per
- * batch, until the queue is empty; the others wait for their batch. So a
- * busy room costs a write per batch, not per message. When each message
- * must be durable (fsync_each) it is published only after its batch's
- * fsync; in batched mode it is published when posted and written at the
- * next write (a kill -9 loses at most the batch in flight), and a flusher
- * task fsyncs every fsync_ms. */
+ * Group commit. When each message must be durable (fsync_each), a post
+ * queues its message and, if no write is under way for the room, its
+ * poster becomes the room's writer and writes everything queued, batch
+ * after batch, one write and one fsync per batch, until the queue is
+ * empty; the others wait for their batch, and a message is published only
+ * after its batch's fsync. In batched mode a post queues its message,
+ * publishes it and returns: the logger task (history_logger) writes every
+ * room's queue, one write per batch, and fsyncs every fsync_ms. Nobody
+ * waits for the disk on the way to the room, so a reader goes on to its
+ * client's next line at once and every line read in a turn of the loop
+ * reaches the members in that turn; a kill -9 loses what was posted since
+ * the logger's last write (the last turn or so), a machine crash what was
+ * not yet fsynced. */
 #include "chat.h"
 
 #include <fcntl.h>
@@ -168,6 +172,7 @@ static int write_queue(server *s, room *r, uint64_t seq) {
     if (s->opts.fsync_each)
       for (int i = 0; i < n; i++)
         eddy_bcast_publish(r->b, &batch[i], eddy_deadline_in(EDDY_SEC(5)));
+    r->last_err = rc;
     if (rc) {
       r->failed_from = batch[0].seq;
       r->failed_upto = batch[n - 1].seq;
@@ -191,7 +196,11 @@ int history_post(server *s, room *r, chat_msg *m) {
     return rc;
   }
   remember(r, m);
-  if (!s->opts.fsync_each) eddy_bcast_publish(r->b, m, eddy_deadline_in(EDDY_SEC(5)));
+  if (!s->opts.fsync_each) {
+    eddy_bcast_publish(r->b, m, eddy_deadline_in(EDDY_SEC(5)));
+    eddy_cond_signal(&s->log_wanted); /* the logger writes it */
+    return r->last_err; /* the disk refused the room's last batch */
+  }
   if (!r->writing) return write_queue(s, r, m->seq);
   while (r->written_seq < m->seq) /* another poster writes our batch */
     if ((rc = eddy_cond_wait(&r->log_done, &s->log_lock)) != 0) return rc;
@@ -213,17 +222,52 @@ int history_flush(server *s, room *r) {
   return eddy_file_datasync(r->log);
 }
 
-int history_flusher(void *arg) {
+/* Write every room's queue; with s->log_lock held. Shielded by the
+ * caller: a batch taken off a queue is written. */
+static void write_all(server *s) {
+  for (room *rm = s->rooms; rm; rm = rm->next)
+    if (rm->npend && !rm->writing && rm->log) write_queue(s, rm, 0);
+}
+
+static int pending(const server *s) {
+  for (const room *rm = s->rooms; rm; rm = rm->next)
+    if (rm->npend && !rm->writing && rm->log) return 1;
+  return 0;
+}
+
+int history_pending_write(server *s) {
+  eddy_shield sh;
+  eddy_shield_init(&sh, eddy_deadline_in(EDDY_SEC(10)));
+  EDDY_WITH(gs, &eddy_shield_cm, &sh);
+  EDDY_WITH(g, &eddy_lock_cm, &s->log_lock);
+  if (g.status) return g.status;
+  write_all(s);
+  return 0;
+}
+
+int history_logger(void *arg) {
   server *s = arg;
   for (;;) {
-    int r = eddy_sleep(EDDY_MSEC(s->opts.fsync_ms));
-    /* flush even when cancelled (shutdown): pending history is written */
+    eddy_time_t sync_at = eddy_deadline_in(EDDY_MSEC(s->opts.fsync_ms));
+    int r = 0;
+    {
+      EDDY_WITH(g, &eddy_lock_cm, &s->log_lock);
+      if (g.status) return 0;
+      while (r == 0) {
+        while (r == 0 && !pending(s)) r = eddy_cond_wait_until(&s->log_wanted, &s->log_lock, sync_at);
+        /* write even when cancelled (shutdown): queued history is written */
+        eddy_shield sh;
+        eddy_shield_init(&sh, eddy_deadline_in(EDDY_SEC(10)));
+        EDDY_WITH(gs, &eddy_shield_cm, &sh);
+        write_all(s);
+      }
+    }
     eddy_shield sh;
     eddy_shield_init(&sh, eddy_deadline_in(EDDY_SEC(5)));
     {
       EDDY_WITH(g, &eddy_shield_cm, &sh);
       for (room *rm = s->rooms; rm; rm = rm->next) history_flush(s, rm);
     }
-    if (r) return 0;
+    if (r != -ETIMEDOUT) return 0; /* cancelled: the server is shutting down */
   }
 }

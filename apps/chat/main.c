@@ -1,7 +1,7 @@
 /* main.c: eddy-chat, the seed's real-time chat: rooms, nicknames, messages
  * delivered to everyone in a room as they arrive, history on disk.
  * The server is a task group: an acceptor (FOR connection in listener), a
- * task per client, and a history flusher; SIGINT/SIGTERM cancel the group,
+ * task per client, and a history logger; SIGINT/SIGTERM cancel the group,
  * every client is told goodbye, pending history is flushed, exit 0. The
  * web page and its WebSocket clients (http_server.c) are a second acceptor
  * in the same group, on their own port. */
@@ -137,6 +137,7 @@ static int main_task(void *unused) {
     return 1;
   }
   eddy_lock_init(&s.log_lock);
+  eddy_cond_init(&s.log_wanted);
   eddy_lock_init(&s.rooms_lock);
   eddy_listener *l;
   if ((r = eddy_tcp_listen("127.0.0.1", s.opts.port, 1024, 0, &l))) {
@@ -176,7 +177,7 @@ static int main_task(void *unused) {
     acceptor_arg ha = {&s, hl};
     if (hl) eddy_taskgroup_spawn(&tg, http_acceptor, &ha, NULL);
 #endif
-    if (!s.opts.fsync_each) eddy_taskgroup_spawn(&tg, history_flusher, &s, NULL);
+    if (!s.opts.fsync_each) eddy_taskgroup_spawn(&tg, history_logger, &s, NULL);
     int sig = eddy_signals_next(sg, EDDY_FOREVER);
     printf("eddy-chat: signal %d, shutting down\n", sig);
     fflush(stdout);

@@ -63,6 +63,7 @@ int room_post(server *s, room *r, const char *nick, const char *text) {
 }
 
 void rooms_close(server *s) {
+  history_pending_write(s); /* posted after the logger ended (goodbyes) */
   room *r = s->rooms;
   while (r) {
     room *next = r->next;

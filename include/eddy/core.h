@@ -117,6 +117,15 @@ EDDY_API int eddy_sleep(eddy_time_t delta);
 EDDY_API int eddy_sleep_until(eddy_time_t deadline);
 /* Let every other ready task run once, then continue. A checkpoint. */
 EDDY_API int eddy_yield(void);
+/* Park until the end of the loop's turn: every task that was ready has
+ * run, or the turn's budget of hand-offs is spent, and one last look at
+ * I/O has queued what is ready now; the caller runs behind all of them,
+ * where the loop would next wait for I/O. A task that gathers output
+ * flushes there, once per turn, as Redis does before it polls: busy
+ * tasks cannot put it off past the turn, and one that waits again waits
+ * for the next turn. Returns 0, -ETIMEDOUT at the deadline, or
+ * -ECANCELED. */
+EDDY_API int eddy_wait_turn_end(eddy_time_t deadline);
 /* A checkpoint that does not yield: -ECANCELED if cancelled, else 0. */
 EDDY_API int eddy_checkpoint(void);
 

@@ -169,6 +169,8 @@ struct eddy_loop {
   void *sched_ctx;          /* the scheduler's context while a task runs */
   eddy_task *current;
   eddy_node runq;
+  eddy_node turn_end;       /* tasks in eddy_wait_turn_end */
+  int turn_ended;           /* they were woken this turn */
   eddy__heap timers;
   /* backend (src/backend): epoll's set, or io_uring's ring in backend_data */
   const struct eddy__backend *backend;

@@ -152,6 +152,11 @@ static void report_deadlock(eddy_loop *loop) {
   eddy__scope_cancel_reason(&loop->root_scope, -ECANCELED);
 }
 
+static void wake_turn_end(eddy_loop *loop) {
+  while (!eddy__list_empty(&loop->turn_end))
+    eddy__wake(eddy__container_of(loop->turn_end.next, eddy__wait, node), 0);
+}
+
 static void run_loop(eddy_loop *loop) {
   for (;;) {
     eddy_node *n;
@@ -164,6 +169,17 @@ static void run_loop(eddy_loop *loop) {
                 __atomic_load_n(&loop->holds, __ATOMIC_SEQ_CST) > 0;
     if (!alive && eddy__list_empty(&loop->runq) && !submissions_pending(loop))
       break;
+    if (!eddy__list_empty(&loop->turn_end) && !loop->turn_ended) {
+      /* The end of the turn: every task that was ready has run (or the
+       * hand-off budget is spent). One look at I/O without waiting, so
+       * what is ready now (I/O, due timers, submissions) runs first, then
+       * the tasks waiting for this moment, behind them. Once per turn: one
+       * that waits again waits for the next, or it would spin. */
+      eddy__poller_poll(loop, 0);
+      loop->turn_ended = 1;
+      wake_turn_end(loop);
+      continue;
+    }
     eddy_time_t timeout = 0;
     if (eddy__list_empty(&loop->runq)) {
       eddy_time_t next = eddy__timer_next(loop);
@@ -172,6 +188,10 @@ static void run_loop(eddy_loop *loop) {
         if (loop->nfdwait == 0 && loop->live > 0 &&
             __atomic_load_n(&loop->holds, __ATOMIC_SEQ_CST) == 0 &&
             !submissions_pending(loop)) {
+          if (!eddy__list_empty(&loop->turn_end)) { /* nothing else will happen */
+            wake_turn_end(loop);
+            continue;
+          }
           report_deadlock(loop);
           continue;
         }
@@ -181,11 +201,13 @@ static void run_loop(eddy_loop *loop) {
       }
     }
     eddy__poller_poll(loop, timeout);
+    loop->turn_ended = 0; /* a new turn */
   }
 }
 
 static int loop_init(eddy_loop *loop, const eddy_loop_opts *o) {
   eddy__list_init(&loop->runq);
+  eddy__list_init(&loop->turn_end);
   eddy__list_init(&loop->all);
   eddy__list_init(&loop->gens);
   eddy__scope_link(&loop->root_scope, NULL, NULL);

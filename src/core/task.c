@@ -403,6 +403,16 @@ EDDY_API int eddy_sleep_until(eddy_time_t deadline) {
   return r == -ETIMEDOUT ? 0 : r;
 }
 
+EDDY_API int eddy_wait_turn_end(eddy_time_t deadline) {
+  eddy_task *t;
+  int r = eddy__checkpoint(&t);
+  if (r) return r;
+  eddy__wait w;
+  eddy__wait_init(&w, t);
+  eddy__list_push_back(&t->loop->turn_end, &w.node);
+  return eddy__park(&w, deadline, "turn end", __builtin_return_address(0));
+}
+
 EDDY_API int eddy_sleep(eddy_time_t delta) {
   return eddy_sleep_until(eddy_deadline_in(delta));
 }
