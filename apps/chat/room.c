@@ -55,8 +55,9 @@ int room_post(server *s, room *r, const char *nick, const char *text) {
   chat_msg m;
   memset(&m, 0, sizeof m);
   m.time_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-  snprintf(m.nick, sizeof m.nick, "%s", nick ? nick : "");
-  snprintf(m.text, sizeof m.text, "%s", text);
+  /* copies, cut to fit (the zeroed tail terminates them) */
+  if (nick) memcpy(m.nick, nick, strnlen(nick, sizeof m.nick - 1));
+  memcpy(m.text, text, strnlen(text, sizeof m.text - 1));
   EDDY_WITH(g, &eddy_lock_cm, &s->log_lock);
   if (g.status) return g.status;
   return history_post(s, r, &m);
