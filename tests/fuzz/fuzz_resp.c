@@ -23,15 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(c)                                                               \
-  do {                                                                         \
-    if (!(c)) {                                                                \
-      fprintf(stderr, "fuzz_resp: %s:%d: invariant broken: %s\n", __FILE__,    \
-              __LINE__, #c);                                                   \
-      abort();                                                                 \
-    }                                                                          \
-  } while (0)
-
 /* What a run produced: each command's arguments, length-prefixed, then the
  * error text if it ended with one. */
 typedef struct transcript {

@@ -23,15 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(c)                                                               \
-  do {                                                                         \
-    if (!(c)) {                                                                \
-      fprintf(stderr, "fuzz_stream_iter: %s:%d: invariant broken: %s\n",      \
-              __FILE__, __LINE__, #c);                                         \
-      abort();                                                                 \
-    }                                                                          \
-  } while (0)
-
 typedef struct job {
   const uint8_t *in;
   size_t n, max;

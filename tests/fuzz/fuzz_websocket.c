@@ -25,15 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(c)                                                               \
-  do {                                                                         \
-    if (!(c)) {                                                                \
-      fprintf(stderr, "fuzz_websocket: %s:%d: invariant broken: %s\n",        \
-              __FILE__, __LINE__, #c);                                         \
-      abort();                                                                 \
-    }                                                                          \
-  } while (0)
-
 /* RFC 3629 UTF-8: no overlongs, no surrogates, nothing past U+10FFFF. */
 static int utf8_valid(const unsigned char *s, size_t n) {
   for (size_t i = 0; i < n;) {

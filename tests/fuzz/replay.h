@@ -1,6 +1,7 @@
-/* replay.h: the regression runner every harness becomes outside libFuzzer.
- * Included by each fuzz_<target>.c: when the file is not built
- * with -fsanitize=fuzzer (which brings its own main), this main() runs
+/* replay.h: what every fuzz_<target>.c includes: CHECK for its
+ * invariants, and the regression runner it becomes outside libFuzzer.
+ * When the file is not built with -fsanitize=fuzzer (which brings its own
+ * main), this main() runs
  * every file named on the command line (a directory: each file in it)
  * through LLVMFuzzerTestOneInput, so the seed corpus and every input that
  * once crashed are replayed by ctest in the ordinary gcc build. A harness
@@ -11,8 +12,20 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A harness's invariant: broken, it aborts, which libFuzzer reports as a
+ * crash (and keeps the input) and the replay runner as a failure. */
+#define CHECK(c)                                                               \
+  do {                                                                         \
+    if (!(c)) {                                                                \
+      fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #c); \
+      abort();                                                                 \
+    }                                                                          \
+  } while (0)
 
 #ifndef EDDY_FUZZ_LIBFUZZER
 #include <dirent.h>
