@@ -27,6 +27,9 @@ have node || need+=(nodejs)
 have npm || need+=(npm)
 have redis-cli || need+=(redis-tools)         # examples/redis-lite tests
 have redis-server || need+=(redis-server)   # bench/redis: the peer
+# libFuzzer's runtime for tests/fuzz (clang -fsanitize=fuzzer)
+compgen -G '/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a' >/dev/null ||
+  need+=(libclang-rt-14-dev)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -5,7 +5,8 @@
 #      tests with multishot receive
 #   2. clang release build, every test
 #   3. ASan+UBSan build (clang, with fiber annotations), every test, and the
-#      I/O tests again on epoll
+#      I/O tests again on epoll; then the parsers' libFuzzer harnesses,
+#      45 s each (tests/fuzz)
 #   4. valgrind (memcheck, registered stacks) on the test programs
 #   5. the portable ucontext context switch (and DNS without c-ares, I/O
 #      without liburing)
@@ -79,6 +80,16 @@ if build build-ci-asan clang -DCMAKE_BUILD_TYPE=Debug -DEDDY_SANITIZE=ON; then
   EDDY_RECV_MULTISHOT=1 EDDY_TEST_TASKS=100000 ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 \
     UBSAN_OPTIONS=print_stacktrace=1 EDDY_TEST_TIMEOUT_SCALE=3 \
     run_ctest build-ci-asan asan-multishot -R "$IO_TESTS|^(stream_|mshot)"
+fi
+
+step "3d. fuzzing (libFuzzer, clang): each parser fuzzer for 45 s from its seed corpus"
+if CC=clang cmake -S . -B build-ci-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDDY_FUZZ=ON \
+    -DEDDY_BUILD_EXAMPLES=OFF -DEDDY_BUILD_BENCH=OFF >/dev/null &&
+    cmake --build build-ci-fuzz -j"$JOBS" --target fuzzers >build-ci-fuzz.log 2>&1; then
+  tests/fuzz/run.sh build-ci-fuzz/tests/fuzz build-ci-fuzz/fuzz-run 45 || FAILED_STEPS+=("fuzz")
+else
+  tail -60 build-ci-fuzz.log
+  FAILED_STEPS+=("build build-ci-fuzz")
 fi
 
 step "4. valgrind (memcheck) on the test programs"

@@ -138,7 +138,12 @@ static int read_head(http_reader *r) {
     }
     size_t used = http_parser_execute(&r->p, &r->set, line, len);
     enum http_errno e = HTTP_PARSER_ERRNO(&r->p);
-    if (e != HPE_OK || (used != len && !r->p.upgrade)) {
+    /* A whole line is fed, so a well-formed head ends exactly at a line's
+     * end, an upgrade's too. http-parser (lenient) takes "\r" and any one
+     * byte as the blank line: an upgrade would then stop mid-line, and the
+     * rest of the line, already consumed here, would be lost to the
+     * WebSocket. Such a head is malformed. */
+    if (e != HPE_OK || used != len) {
       fail(r, 400, e != HPE_OK ? http_errno_description(e) : "malformed request");
       return 0;
     }

@@ -320,6 +320,20 @@ def test_web_bad_upgrade():
     assert srv.stop() == 0
 
 
+def test_web_upgrade_head_must_end_in_a_blank_line():
+    # "\r" and another byte is no blank line: refused, not taken as the end of
+    # the head with the rest of the line dropped before the WebSocket frames
+    srv = Server(http=True)
+    head = (b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
+    status, hdrs, body = http(srv.http_port, head + b"\r\t\x00\n")
+    assert status == 400 and body.startswith(b"400 Bad Request: "), (status, body[:200])
+    assert hdrs["connection"] == "close", hdrs
+    status, hdrs, _ = http(srv.http_port, head + b"\r\n")  # the same head, well ended
+    assert status == 101, (status, hdrs)
+    assert srv.stop() == 0
+
+
 def test_web_oversized_message_closed_with_reason():
     srv = Server("--max-line", "100", http=True)
     a = Client(srv, "alice", "r")
