@@ -86,7 +86,7 @@ step "3d. fuzzing (libFuzzer, clang): each parser fuzzer for 45 s from its seed 
 if CC=clang cmake -S . -B build-ci-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDDY_FUZZ=ON \
     -DEDDY_BUILD_EXAMPLES=OFF -DEDDY_BUILD_BENCH=OFF >/dev/null &&
     cmake --build build-ci-fuzz -j"$JOBS" --target fuzzers >build-ci-fuzz.log 2>&1; then
-  tests/fuzz/run.sh build-ci-fuzz/tests/fuzz build-ci-fuzz/fuzz-run 45 || FAILED_STEPS+=("fuzz")
+  FUZZ_SEED=1 tests/fuzz/run.sh build-ci-fuzz/tests/fuzz build-ci-fuzz/fuzz-run 45 || FAILED_STEPS+=("fuzz")
 else
   tail -60 build-ci-fuzz.log
   FAILED_STEPS+=("build build-ci-fuzz")

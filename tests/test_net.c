@@ -97,14 +97,49 @@ static int endless_main(void *arg) {
   size_t len;
   /* a peer sending an endless line: bounded memory, a clear error */
   ASSERT_RC(eddy_stream_read_until(a, '\n', 100000, &line, &len, EDDY_FOREVER), -EMSGSIZE);
-  ASSERT(eddy_stream_buffered(a) <= 512);
+  ASSERT(eddy_stream_buffered(a) <= 512 + 1); /* max_buffer, and the byte that tells */
   ASSERT_RC(eddy_stream_read_until(a, '\n', 100, &line, &len, EDDY_FOREVER), -EMSGSIZE);
-  ASSERT_EQ(eddy_stream_discard(a, 100000), 512);
+  ASSERT_EQ(eddy_stream_discard(a, 100000), 512 + 1);
   close(sv[1]);
   eddy_stream_close(a);
   return 0;
 }
 TEST(endless_line_bounded_memory) { ASSERT_EQ(eddy_run(endless_main, NULL), 0); }
+
+/* A last line with no delimiter, exactly max_buffer bytes long, then the
+ * end of the stream: the line is returned, as a shorter one would be; one
+ * byte more is a line too long. On whichever backend EDDY_BACKEND names. */
+static int exact_last_line(const char *send_, size_t n, size_t *got, int *rc2) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  eddy_stream *a;
+  eddy_stream_opts o = {.read_buffer = 8, .max_buffer = 8};
+  ASSERT_RC(eddy_stream_from_fd(sv[0], &o, &a), 0);
+  ASSERT_EQ(write(sv[1], send_, n), (long)n);
+  close(sv[1]);
+  const char *line;
+  size_t len = 0;
+  int r = eddy_stream_read_until(a, '\n', 8, &line, &len, EDDY_FOREVER);
+  *got = r == 0 ? len : 0;
+  *rc2 = r;
+  eddy_stream_close(a);
+  return 0;
+}
+static int exact_main(void *arg) {
+  (void)arg;
+  size_t got;
+  int r;
+  exact_last_line("12345678", 8, &got, &r);
+  ASSERT_RC(r, 0);
+  ASSERT_EQ(got, 8);
+  exact_last_line("123456789", 9, &got, &r);
+  ASSERT_RC(r, -EMSGSIZE);
+  exact_last_line("1234567\n", 8, &got, &r);
+  ASSERT_RC(r, 0);
+  ASSERT_EQ(got, 8);
+  return 0;
+}
+TEST(last_line_of_exactly_max_buffer_bytes_is_returned) { ASSERT_EQ(eddy_run(exact_main, NULL), 0); }
 
 static int cancel_read_child(void *arg) {
   eddy_stream *a = arg;

@@ -24,7 +24,8 @@ typedef struct eddy_listener eddy_listener;
 
 typedef struct eddy_stream_opts {
   size_t read_buffer;   /* initial buffer size; 0 = 16 KiB */
-  size_t max_buffer;    /* the buffer never grows past this; 0 = 1 MiB */
+  size_t max_buffer;    /* the buffer never grows past this (and one byte,
+                         * to see whether a line ends there); 0 = 1 MiB */
   int nodelay;          /* TCP_NODELAY (default on: 0 means on, -1 off) */
   int keepalive;        /* SO_KEEPALIVE when 1 */
   int sndbuf, rcvbuf;   /* SO_SNDBUF / SO_RCVBUF when > 0: bounds the kernel

@@ -63,6 +63,10 @@ EDDY_API int eddy_stream_from_fd(int fd, const eddy_stream_opts *o,
   if (!s) return -ENOMEM;
   s->cap = o && o->read_buffer ? o->read_buffer : DEFAULT_BUF;
   s->max = o && o->max_buffer ? o->max_buffer : DEFAULT_MAX;
+  /* One byte more than asked: a buffer holding max_buffer bytes with no
+   * delimiter must still read once more, to tell a last line of exactly
+   * that size (the end of the stream follows) from a longer one. */
+  if (s->max < SIZE_MAX) s->max++;
   if (s->cap > s->max) s->cap = s->max;
   s->buf = eddy__alloc_aligned(s->cap);
   if (!s->buf) {

@@ -5,7 +5,8 @@
  * Input: byte 0 picks lines or chunks, byte 1 the maximum line length or
  * chunk size (small, so long lines are common), byte 2 the stream's first
  * buffer size (small, so the buffer grows and compacts), byte 3 how much
- * room past a maximal line the buffer may grow to, bytes 4..7 the piece
+ * room past a maximal line the buffer may grow to (none included: a last
+ * line exactly as long as the buffer's limit must still come back whole), bytes 4..7 the piece
  * sizes; the rest is the stream. Checked:
  *  - lines: each is the next bytes of the input, ends at its first '\n'
  *    (only the last may lack one, at the end of the stream) and is at most
@@ -79,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 8) return 0;
   job j = {data + 8, size - 8, 1 + (size_t)data[1] % 64, data[0] & 1};
   eddy_stream_opts o = {.read_buffer = 1 + (size_t)data[2] % 32,
-                        .max_buffer = j.max + 1 + (size_t)data[3] % 8};
+                        .max_buffer = j.max + (size_t)data[3] % 9};
   feed_run(j.in, j.n, data + 4, &o, j.chunks ? read_chunks : read_lines, &j);
   return 0;
 }

@@ -5,6 +5,8 @@
 # WORKDIR/corpus/<target>, never into the source tree; a crash, a leak, UB
 # or a hang (-timeout=5 per input) fails the run and leaves the input as
 # WORKDIR/<target>-crash-* (or -leak-, -timeout-, -oom-).
+# FUZZ_SEED=N fixes libFuzzer's seed (CI does, so that a run explores the
+# same inputs again; unset, each run explores new ones).
 #   tests/fuzz/run.sh BINDIR WORKDIR SECONDS [target...]
 set -uo pipefail
 if [ $# -lt 3 ]; then
@@ -33,7 +35,7 @@ for t in "${targets[@]}"; do
   # (eddy's allocation count) and by LeakSanitizer
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_stack_use_after_return=0} \
     timeout -k 10 $((secs + 120)) "$bindir/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=1024 \
-      -timeout=5 -print_final_stats=1 -artifact_prefix="$work/$t-" \
+      -timeout=5 -print_final_stats=1 -artifact_prefix="$work/$t-" ${FUZZ_SEED:+-seed=$FUZZ_SEED} \
       "$work/corpus/$t" "$seeds/$t" >"$log" 2>&1
   rc=$?
   runs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
