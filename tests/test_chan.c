@@ -420,6 +420,45 @@ static int noalloc_main(void *arg) {
 }
 TEST(broadcast_publish_allocates_nothing) { ASSERT_EQ(eddy_run(noalloc_main, NULL), 0); }
 
+/* eddy_bcast_most_unread: the most any subscriber still in has left
+ * unread after the last publish; a cut-off one and a reader that took the
+ * item directly count for nothing. */
+static int most_reader(void *arg) {
+  int x;
+  return eddy_sub_recv(arg, &x, EDDY_FOREVER);
+}
+static int most_main(void *arg) {
+  (void)arg;
+  eddy_bcast *b;
+  eddy_sub *a, *c, *f, *w;
+  ASSERT_RC(eddy_bcast_new(&b, sizeof(int)), 0);
+  ASSERT_EQ(eddy_bcast_most_unread(b), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 8, EDDY_SUB_DROP_OLDEST, &a), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 8, EDDY_SUB_DROP_OLDEST, &c), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 2, EDDY_SUB_FAIL, &f), 0);
+  for (int i = 0; i < 3; i++) ASSERT_RC(eddy_bcast_publish(b, &i, EDDY_FOREVER), 0);
+  ASSERT_EQ(eddy_bcast_most_unread(b), 3); /* a and c; f was cut off at 2 */
+  int x;
+  ASSERT_RC(eddy_sub_recv(a, &x, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_sub_recv(c, &x, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_sub_recv(c, &x, EDDY_FOREVER), 0);
+  x = 3;
+  ASSERT_RC(eddy_bcast_publish(b, &x, EDDY_FOREVER), 0);
+  ASSERT_EQ(eddy_bcast_most_unread(b), 3); /* a: 2 + 1 */
+  eddy_sub_unsubscribe(a);
+  eddy_sub_unsubscribe(c);
+  ASSERT_RC(eddy_bcast_subscribe(b, 8, EDDY_SUB_WAIT, &w), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, most_reader, w), 0);
+  ASSERT_RC(eddy_yield(), 0); /* the reader waits */
+  ASSERT_RC(eddy_bcast_publish(b, &x, EDDY_FOREVER), 0);
+  ASSERT_EQ(eddy_bcast_most_unread(b), 0); /* handed straight to it */
+  ASSERT_RC(eddy_join(t, NULL), 0);
+  eddy_bcast_free(b);
+  return 0;
+}
+TEST(broadcast_most_unread_counts_subscribers_still_in) { ASSERT_EQ(eddy_run(most_main, NULL), 0); }
+
 /* Out of memory while subscribing (the subscription, or a larger ring):
  * -ENOMEM, and the broadcast is as it was. */
 static int sub_nomem_main(void *arg) {

@@ -58,9 +58,20 @@ int room_post(server *s, room *r, const char *nick, const char *text) {
   /* copies, cut to fit (the zeroed tail terminates them) */
   if (nick) memcpy(m.nick, nick, strnlen(nick, sizeof m.nick - 1));
   memcpy(m.text, text, strnlen(text, sizeof m.text - 1));
-  EDDY_WITH(g, &eddy_lock_cm, &s->log_lock);
-  if (g.status) return g.status;
-  return history_post(s, r, &m);
+  int rc;
+  {
+    EDDY_WITH(g, &eddy_lock_cm, &s->log_lock);
+    if (g.status) return g.status;
+    rc = history_post(s, r, &m);
+  }
+  /* A burst of lines read in one go is posted without a pause, while the
+   * members' writers wait for the end of the turn: once some member has
+   * half its buffer unread, end the turn here so that the writers send
+   * before more is posted. A member cut off is then one whose socket is
+   * full, not one whose writer had no turn yet. */
+  if (eddy_bcast_most_unread(r->b) * 2 >= (size_t)s->opts.client_buffer)
+    eddy_wait_turn_end(EDDY_FOREVER);
+  return rc;
 }
 
 void rooms_close(server *s) {

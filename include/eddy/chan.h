@@ -120,6 +120,11 @@ EDDY_API void eddy_bcast_free(eddy_bcast *b);
 EDDY_API int eddy_bcast_publish(eddy_bcast *b, const void *item,
                                 eddy_time_t deadline);
 EDDY_API size_t eddy_bcast_subscribers(const eddy_bcast *b);
+/* The most items a subscriber not cut off had left unread after the last
+ * publish. A publisher that posts a burst can pause when this nears the
+ * subscribers' capacity (eddy_wait_turn_end lets their readers run), so
+ * that a reader merely not scheduled yet is not taken for a slow one. */
+EDDY_API size_t eddy_bcast_most_unread(const eddy_bcast *b);
 EDDY_API int eddy_bcast_subscribe(eddy_bcast *b, size_t capacity, int policy,
                                   eddy_sub **out);
 EDDY_API int eddy_sub_recv(eddy_sub *s, void *item, eddy_time_t deadline);

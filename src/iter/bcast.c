@@ -43,6 +43,7 @@ struct eddy_bcast {
   eddy_node subs;
   size_t nsubs;
   eddy_node space;     /* publishers waiting for a WAIT subscriber */
+  size_t most_unread;  /* after the last publish (eddy_bcast_most_unread) */
   int closed;
 };
 
@@ -85,6 +86,7 @@ EDDY_API void eddy_bcast_free(eddy_bcast *b) {
 }
 
 EDDY_API size_t eddy_bcast_subscribers(const eddy_bcast *b) { return b ? b->nsubs : 0; }
+EDDY_API size_t eddy_bcast_most_unread(const eddy_bcast *b) { return b ? b->most_unread : 0; }
 
 /* Make the ring hold at least cap items, keeping the unread ones of every
  * subscriber in their slots of the larger ring. */
@@ -200,14 +202,20 @@ EDDY_API int eddy_bcast_publish(eddy_bcast *b, const void *item,
   memcpy(bslot(b, b->tail), item, b->item);
   uint64_t q = b->tail++;
   /* A waiting reader has read everything before q: hand it q directly. */
+  size_t most = 0;
   for (eddy_node *n = b->subs.next; n != &b->subs; n = n->next) {
     eddy_sub *s = eddy__container_of(n, eddy_sub, link);
-    if (eddy__list_empty(&s->waiters) || s->failed || s->next != q) continue;
-    eddy__wait *w = eddy__container_of(s->waiters.next, eddy__wait, node);
-    memcpy(w->data, item, b->item);
-    s->next = q + 1;
-    eddy__wake(w, 0);
+    if (s->failed) continue;
+    if (!eddy__list_empty(&s->waiters) && s->next == q) {
+      eddy__wait *w = eddy__container_of(s->waiters.next, eddy__wait, node);
+      memcpy(w->data, item, b->item);
+      s->next = q + 1;
+      eddy__wake(w, 0);
+    } else if (unread(s) > most) {
+      most = unread(s);
+    }
   }
+  b->most_unread = most;
   return 0;
 }
 
