@@ -272,7 +272,7 @@ static inline void eddy__make_ready(eddy_task *t) {
 /* Make a parked task ready with `result`, unlinking its wait record. */
 static inline void eddy__wake(eddy__wait *w, int result) {
   eddy_task *t = w->task;
-  eddy__node_unlink(&w->node);
+  eddy__node_unlink_fast(&w->node);
   w->result = result;
   t->wait = NULL;
   eddy__make_ready(t);
@@ -326,7 +326,7 @@ eddy__park_begin_fast(eddy__wait *w, eddy_task *t, const char *what, void *pc) {
   t->wait_pc = pc;
   t->state = EDDY__WAITING;
   loop->since_poll++;
-  eddy__node_unlink(n);
+  eddy__node_unlink_fast(n);
   eddy_task *next = eddy__container_of(n, eddy_task, runq);
   next->state = EDDY__RUNNING;
   loop->current = next;

@@ -46,7 +46,7 @@ static inline __attribute__((always_inline)) int handoff(eddy_loop *loop, eddy_t
   eddy_node *n = loop->runq.next;
   if (n != &loop->runq && loop->since_poll < EDDY__POLL_EVERY) {
     loop->since_poll++;
-    eddy__node_unlink(n);
+    eddy__node_unlink_fast(n);
     eddy_task *next = eddy__container_of(n, eddy_task, runq);
     next->state = EDDY__RUNNING;
     if (next == t) return 0;

@@ -137,7 +137,9 @@ static inline __attribute__((always_inline)) void *
 wait_begin(eddy_task *t, eddy_node *q, void *item, eddy_time_t deadline, const char *what,
            void *pc, eddy__park_ticket *tk, int *rc) {
   eddy__wait *w = (eddy__wait *)(void *)tk->wait;
-  eddy__wait_init(w, t);
+  w->task = t; /* eddy__wait_init but the self-link: the push sets the links */
+  w->result = 0;
+  w->cancellable = 1;
   w->data = item;
   eddy__list_push_back(q, &w->node);
   tk->self = t;
