@@ -326,7 +326,7 @@ eddy__park_begin_fast(eddy__wait *w, eddy_task *t, const char *what, void *pc) {
   t->wait_pc = pc;
   t->state = EDDY__WAITING;
   loop->since_poll++;
-  eddy__node_unlink_fast(n);
+  eddy__node_unlink(n);
   eddy_task *next = eddy__container_of(n, eddy_task, runq);
   next->state = EDDY__RUNNING;
   loop->current = next;

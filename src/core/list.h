@@ -30,12 +30,12 @@ static inline void eddy__node_unlink(eddy_node *n) {
   n->next->prev = n->prev;
   n->next = n->prev = n;
 }
-/* Unlink without pointing the node at itself: two stores fewer, for the
- * hand-off path (a task leaving the run queue, a woken wait record), whose
- * nodes are never unlinked twice nor tested with eddy__node_linked: a task
- * leaves the run queue only when it is taken to run, and a wait record is
- * unlinked only by eddy__wake, which clears t->wait so that nothing wakes
- * it twice. Measured: the two stores cost 7 % of a channel round trip. */
+/* Unlink without pointing the node at itself: two stores fewer, for a
+ * woken wait record, which is never unlinked twice nor tested with
+ * eddy__node_linked (only eddy__wake unlinks it, and it clears t->wait so
+ * that nothing wakes the task twice). Measured: the stores cost 6 % of a
+ * channel round trip. The run queue keeps the self-link: without it two
+ * tasks yielding to each other took 5.1 ns per yield instead of 3.8. */
 static inline void eddy__node_unlink_fast(eddy_node *n) {
   n->prev->next = n->next;
   n->next->prev = n->prev;

@@ -46,7 +46,7 @@ static inline __attribute__((always_inline)) int handoff(eddy_loop *loop, eddy_t
   eddy_node *n = loop->runq.next;
   if (n != &loop->runq && loop->since_poll < EDDY__POLL_EVERY) {
     loop->since_poll++;
-    eddy__node_unlink_fast(n);
+    eddy__node_unlink(n);
     eddy_task *next = eddy__container_of(n, eddy_task, runq);
     next->state = EDDY__RUNNING;
     if (next == t) return 0;
@@ -129,8 +129,9 @@ static inline int park_prepare(eddy__wait *w, eddy_time_t deadline, const char *
   return 0;
 }
 
+/* t->wait_what stays: eddy_dump reads it only while the task is waiting,
+ * and every wait sets it. */
 static inline int park_done(eddy__wait *w, eddy_task *t) {
-  t->wait_what = NULL;
   int r = w->result;
   if (unlikely(r == -ECANCELED)) t->cancels_seen++;
   return r;
