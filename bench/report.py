@@ -303,6 +303,20 @@ def x(r):
 
 # ---- targets -----------------------------------------------------------------
 
+def load_bound(res, entry):
+    """For a redis entry: the load generator's busiest median CPU share (%)
+    over both servers, when it is 95 % or more (the figure is then the load
+    generator's limit); else None."""
+    if not entry.startswith("redis_"):
+        return None
+    base, p16 = (entry[:-4], "_p16") if entry.endswith("_p16") else (entry, "")
+    test = base[len("redis_"):].split("_")[0]  # ping_inline and ping_mbulk share one run
+    loads = [res.value(f"redis_{test}{p16}_load", rt) for rt in ("eddy", "redis")]
+    if any(v is None for v in loads) or min(loads) < 95:
+        return None
+    return max(loads)
+
+
 def targets(res):
     out = []
     for target in TARGETS:
@@ -317,7 +331,11 @@ def targets(res):
             out.append((entry, text, "not measured", ""))
             continue
         ok = v <= bound if op == "<=" else v >= bound
-        out.append((entry, text, f"{num(v, unit)} {unit}", "met" if ok else "missed"))
+        status = "met" if ok else "missed"
+        load = load_bound(res, entry)
+        if load is not None:
+            status += f" (load generator at {load:.0f} % of its core)"
+        out.append((entry, text, f"{num(v, unit)} {unit}", status))
     return out
 
 
@@ -424,6 +442,10 @@ def entry_md(res, entry):
     d = better(unit)
     dirn = {-1: "lower is better", 1: "higher is better", 0: "no ratio for this unit"}[d]
     desc = ENTRIES.get(entry, ("", ""))[0]
+    if not desc and entry.startswith("redis_") and entry.endswith("_load"):
+        desc = ("how busy redis-benchmark kept its own core during the runs above, per server it "
+                "loaded; near 100 %, the requests per second are the load generator's limit, so "
+                "their ratio says little about the servers (requests per server CPU-second do)")
     head = ["runtime", "median", "spread (min .. max)", "unit", "n", "vs eddy", "vs floor"]
     if not res.floor_rt(entry):  # no floor measured for this entry: no column for it
         head, rows = head[:-1], [r[:-1] for r in rows]
@@ -513,7 +535,7 @@ def page(res, pngs, quick, plots_note):
     out += ["## Targets", "",
             "The targets of the benchmark plan (close to what the machine allows) and those set against the peers (10x Go, Tokio and Node; the C servers; nginx; redis-server), for the median of eddy (of the eddy runtime the target names: eddy-epoll, eddy-uring).", ""]
     out += [md_table(["entry", "target", "eddy", "met?"],
-                     [(e, t, v, f"**{s}**" if s == "missed" else s) for e, t, v, s in targets(res)]), ""]
+                     [(e, t, v, s.replace("missed", "**missed**", 1) if s.startswith("missed") else s) for e, t, v, s in targets(res)]), ""]
 
     main_entries = ["switch", "switch_fp", "yield", "spawn_join", "idle_mem", "timer", "pingpong", "agen", "iter_plain",
                     "with_lock"]
@@ -634,7 +656,7 @@ def main():
                 if res.section.get(e) == sec:
                     by_unit.setdefault(res.unit(e), []).append(e)
             for u, ents in by_unit.items():
-                slug = "".join(ch if ch.isalnum() else "-" for ch in u).strip("-") or "x"
+                slug = "percent" if u == "%" else ("".join(ch if ch.isalnum() else "-" for ch in u).strip("-") or "x")
                 d = {-1: ", lower is better", 1: ", higher is better"}.get(better(u), "")
                 groups.append((f"bench-{sec}-{slug}", f"{sec} ({u}{d})", ents))
         for name, title, ents in groups:

@@ -11,8 +11,10 @@
 #   BENCH redis_<test> <eddy|redis> <median requests/s> ops/s
 #   BENCHSPREAD redis_<test> <eddy|redis> <min> <max>
 #   BENCH redis_<test>_cpu <eddy|redis> <requests per server CPU-second> ops/s
+#   BENCH redis_<test>_load <eddy|redis> <load generator's CPU, % of its core> %
 # (CPU: the server's utime+stime from /proc/PID/stat around each run; the
-# ping run covers both ping tests.) Progress goes to stderr.
+# ping run covers both ping tests; the load generator's CPU: bash's `time`
+# around each redis-benchmark.) Progress goes to stderr.
 #   --quick            N=2000, one repetition (the figures mean nothing)
 #   --redis-lite PATH  the server (default build/examples/redis-lite/redis-lite)
 set -uo pipefail
@@ -85,12 +87,18 @@ one_run() { # runtime port pid test pipeline
   [ "$p" -gt 1 ] && suffix=_p$p
   local c0 c1 out
   c0=$(cpu_ticks "$pid")
-  if ! out=$(timeout 300 "${pin1[@]}" redis-benchmark -p "$port" -t "$t" -n "$n" -c 50 -P "$p" -q --csv 2>"$tmp/err"); then
+  # bash's own `time` gives the load generator's CPU beside its wall time
+  local TIMEFORMAT='%R %U %S'
+  if ! { time out=$(timeout 300 "${pin1[@]}" redis-benchmark -p "$port" -t "$t" -n "$n" -c 50 -P "$p" -q --csv 2>"$tmp/err"); } 2>"$tmp/time"; then
     echo "bench/redis: $rt $t -P $p failed: $(tail -c 300 "$tmp/err")" >&2
     failed=1
     return
   fi
   c1=$(cpu_ticks "$pid")
+  # how busy the load generator's core was: near 100 %, the figure is the
+  # load generator's limit, not the server's
+  awk -v e="redis_${t}${suffix}_load" -v rt="$rt" '{ if ($1 > 0) printf "%s %s %.1f\n", e, rt, 100 * ($2 + $3) / $1 }' \
+    "$tmp/time" >>"$res"
   local total=0
   while IFS=, read -r name rps _; do
     name=${name//\"/}
@@ -130,6 +138,7 @@ sort -k1,1 -k2,2 -k3,3n "$res" | awk '
     if (key == "") return
     med = (cnt % 2) ? v[(cnt + 1) / 2] : (v[cnt / 2] + v[cnt / 2 + 1]) / 2
     split(key, k, " ")
+    if (k[1] ~ /_load$/) { printf "BENCH %s %s %.1f %%\n", k[1], k[2], med; return }
     printf "BENCH %s %s %.0f ops/s\n", k[1], k[2], med
     if (k[1] !~ /_cpu$/) printf "BENCHSPREAD %s %s %.0f %.0f\n", k[1], k[2], v[1], v[cnt]
   }
