@@ -2,16 +2,18 @@
 # bench/redis/run.sh [--quick] [--redis-lite PATH]: redis-lite against
 # Debian's redis-server under redis-benchmark.
 #
-# Both servers run pinned to CPU 0 (redis-server with --save '' and
-# --appendonly no, so neither touches the disk), redis-benchmark pinned to
-# CPU 1: `-t <test> -n N -c 50 -q --csv`, plain and with -P 16. The runs
-# alternate between the servers (eddy, redis, eddy, redis...) so that a
+# Three servers: redis-lite as it ships (eddy: it watches for requests for
+# 20 us before sleeping), redis-lite with --busy-poll-us 0 (eddy-nopoll)
+# and redis-server (redis, with --save '' and --appendonly no, so no server
+# touches the disk), all pinned to CPU 0, redis-benchmark pinned to CPU 1:
+# `-t <test> -n N -c 50 -q --csv`, plain and with -P 16. The runs alternate
+# between the servers (eddy, eddy-nopoll, redis, eddy...) so that a
 # neighbour's load drifting over time does not favour one of them.
 # Prints, per test (ping_inline, ping_mbulk, set, get, each also _p16):
-#   BENCH redis_<test> <eddy|redis> <median requests/s> ops/s
-#   BENCHSPREAD redis_<test> <eddy|redis> <min> <max>
-#   BENCH redis_<test>_cpu <eddy|redis> <requests per server CPU-second> ops/s
-#   BENCH redis_<test>_load <eddy|redis> <load generator's CPU, % of its core> %
+#   BENCH redis_<test> <eddy|eddy-nopoll|redis> <median requests/s> ops/s
+#   BENCHSPREAD redis_<test> <server> <min> <max>
+#   BENCH redis_<test>_cpu <server> <requests per server CPU-second> ops/s
+#   BENCH redis_<test>_load <server> <load generator's CPU, % of its core> %
 # (CPU: the server's utime+stime from /proc/PID/stat around each run; the
 # ping run covers both ping tests; the load generator's CPU: bash's `time`
 # around each redis-benchmark.) Progress goes to stderr.
@@ -44,9 +46,10 @@ if ! taskset -c 1 true 2>/dev/null; then
 fi
 tmp=$(mktemp -d)
 eddy_pid=
+nopoll_pid=
 redis_pid=
 cleanup() {
-  for p in $eddy_pid $redis_pid; do
+  for p in $eddy_pid $nopoll_pid $redis_pid; do
     kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
   done
   rm -rf "$tmp"
@@ -71,11 +74,17 @@ hz=$(getconf CLK_TCK)
 eddy_port=$(free_port)
 "${pin0[@]}" "$bin" --port "$eddy_port" >"$tmp/eddy.log" 2>&1 &
 eddy_pid=$!
+# the same server without busy polling: it sleeps as soon as it is idle,
+# trading the load generator's wake-up cost for its own CPU time
+nopoll_port=$(free_port)
+"${pin0[@]}" "$bin" --port "$nopoll_port" --busy-poll-us 0 >"$tmp/nopoll.log" 2>&1 &
+nopoll_pid=$!
 redis_port=$(free_port)
 "${pin0[@]}" redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
   --daemonize no --logfile "$tmp/redis.log" &
 redis_pid=$!
 wait_ready "$eddy_port" || { echo "bench/redis: redis-lite did not start" >&2; cat "$tmp/eddy.log" >&2; exit 1; }
+wait_ready "$nopoll_port" || { echo "bench/redis: redis-lite (no busy poll) did not start" >&2; cat "$tmp/nopoll.log" >&2; exit 1; }
 wait_ready "$redis_port" || { echo "bench/redis: redis-server did not start" >&2; exit 1; }
 
 # results: lines "<entry> <runtime> <rps>" and "<entry>_cpu <runtime> <req/cpu-s>"
@@ -120,6 +129,7 @@ for rep in $(seq 1 "$reps"); do
   for p in 1 16; do
     for t in ping set get; do
       one_run eddy "$eddy_port" "$eddy_pid" "$t" "$p"
+      one_run eddy-nopoll "$nopoll_port" "$nopoll_pid" "$t" "$p"
       one_run redis "$redis_port" "$redis_pid" "$t" "$p"
     done
   done
@@ -129,6 +139,8 @@ done
 # stop each server by its own pid (SIGTERM: a graceful shutdown)
 kill "$eddy_pid" && wait "$eddy_pid" || { echo "bench/redis: redis-lite did not exit cleanly" >&2; failed=1; }
 eddy_pid=
+kill "$nopoll_pid" && wait "$nopoll_pid" || { echo "bench/redis: redis-lite (no busy poll) did not exit cleanly" >&2; failed=1; }
+nopoll_pid=
 kill "$redis_pid" && wait "$redis_pid"
 redis_pid=
 
