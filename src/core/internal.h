@@ -277,6 +277,17 @@ static inline void eddy__wake(eddy__wait *w, int result) {
   t->wait = NULL;
   eddy__make_ready(t);
 }
+/* eddy__wake of the first waiter of queue q (not empty): the unlink
+ * stores through q itself (see list.h). Returns the wait record. */
+static inline eddy__wait *eddy__wake_first(eddy_node *q, int result) {
+  eddy__wait *w = eddy__container_of(q->next, eddy__wait, node);
+  eddy_task *t = w->task;
+  eddy__list_remove_first(q, &w->node);
+  w->result = result;
+  t->wait = NULL;
+  eddy__make_ready(t);
+  return w;
+}
 /* -ECANCELED if any scope around the task's innermost one is cancelled
  * (stopping at shields), else 0. Never cached: the walk is two or three
  * pointer hops and cannot go stale; and while no scope of the loop is
@@ -326,7 +337,8 @@ eddy__park_begin_fast(eddy__wait *w, eddy_task *t, const char *what, void *pc) {
   t->wait_pc = pc;
   t->state = EDDY__WAITING;
   loop->since_poll++;
-  eddy__node_unlink(n);
+  eddy__list_remove_first(&loop->runq, n);
+  n->next = n->prev = n;
   eddy_task *next = eddy__container_of(n, eddy_task, runq);
   next->state = EDDY__RUNNING;
   loop->current = next;

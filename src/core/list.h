@@ -13,11 +13,44 @@ static inline int eddy__list_empty(const eddy_node *h) { return h->next == h; }
 /* A node that is in no list points at itself (after init or unlink). */
 static inline int eddy__node_linked(const eddy_node *n) { return n->next != n; }
 
+/* The empty and one-node cases below store through the head only, never
+ * through a pointer just loaded from the list (h->prev->next = n): such a
+ * store's address is known late, and a load of that word soon after (the
+ * next push or pop, typically by the other side of a hand-off) must wait
+ * for it or is replayed. The hand-off path's queues are nearly always
+ * empty or one long. Measured: a channel ping-pong round trip went from
+ * 13.8 to 9.x ns. EDDY__OPAQUE hides from the compiler that the two
+ * pointers are equal, or it merges the branches back into the stores
+ * through the loaded pointer. */
+#define EDDY__OPAQUE(p) __asm__("" : "+r"(p))
+
 static inline void eddy__list_push_back(eddy_node *h, eddy_node *n) {
-  n->prev = h->prev;
   n->next = h;
-  h->prev->next = n;
-  h->prev = n;
+  if (h->next == h) {
+    eddy_node *hh = h;
+    EDDY__OPAQUE(hh);
+    n->prev = hh;
+    hh->next = n;
+    hh->prev = n;
+  } else {
+    eddy_node *tail = h->prev;
+    n->prev = tail;
+    tail->next = n;
+    h->prev = n;
+  }
+}
+/* Unlink n, which is h's first node, leaving n's own links as they were. */
+static inline void eddy__list_remove_first(eddy_node *h, eddy_node *n) {
+  eddy_node *nx = n->next;
+  if (nx == h) {
+    eddy_node *hh = h;
+    EDDY__OPAQUE(hh);
+    hh->next = hh;
+    hh->prev = hh;
+  } else {
+    h->next = nx;
+    nx->prev = h;
+  }
 }
 static inline void eddy__list_push_front(eddy_node *h, eddy_node *n) {
   n->next = h->next;
@@ -43,7 +76,8 @@ static inline void eddy__node_unlink_fast(eddy_node *n) {
 static inline eddy_node *eddy__list_pop_front(eddy_node *h) {
   eddy_node *n = h->next;
   if (n == h) return NULL;
-  eddy__node_unlink(n);
+  eddy__list_remove_first(h, n);
+  n->next = n->prev = n;
   return n;
 }
 #endif

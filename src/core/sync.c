@@ -13,7 +13,7 @@
 static void wake_first(eddy_node *q, int result) {
   eddy_node *n = q->next;
   if (n == q) return;
-  eddy__wake(eddy__container_of(n, eddy__wait, node), result);
+  eddy__wake_first(q, result);
 }
 
 /* ------------------------------------------------------------- event */
@@ -97,7 +97,7 @@ EDDY_API int eddy_lock_release(eddy_lock *l) {
   }
   eddy__wait *w = eddy__container_of(n, eddy__wait, node);
   l->owner = w->task; /* hand-off */
-  eddy__wake(w, 0);
+  eddy__wake_first(&l->waiters, 0);
   return 0;
 }
 

@@ -46,7 +46,8 @@ static inline __attribute__((always_inline)) int handoff(eddy_loop *loop, eddy_t
   eddy_node *n = loop->runq.next;
   if (n != &loop->runq && loop->since_poll < EDDY__POLL_EVERY) {
     loop->since_poll++;
-    eddy__node_unlink(n);
+    eddy__list_remove_first(&loop->runq, n);
+    n->next = n->prev = n;
     eddy_task *next = eddy__container_of(n, eddy_task, runq);
     next->state = EDDY__RUNNING;
     if (next == t) return 0;

@@ -65,7 +65,7 @@ EDDY_API int eddy_bcast_new(eddy_bcast **out, size_t item_size) {
 
 static void wake_all(eddy_node *q, int result) {
   while (!eddy__list_empty(q))
-    eddy__wake(eddy__container_of(q->next, eddy__wait, node), result);
+    eddy__wake_first(q, result);
 }
 
 EDDY_API void eddy_bcast_close(eddy_bcast *b) {
@@ -210,7 +210,7 @@ EDDY_API int eddy_bcast_publish(eddy_bcast *b, const void *item,
       eddy__wait *w = eddy__container_of(s->waiters.next, eddy__wait, node);
       memcpy(w->data, item, b->item);
       s->next = q + 1;
-      eddy__wake(w, 0);
+      eddy__wake_first(&s->waiters, 0);
     } else if (unread(s) > most) {
       most = unread(s);
     }
@@ -244,7 +244,7 @@ EDDY_API int eddy_sub_recv(eddy_sub *s, void *item, eddy_time_t deadline) {
     memcpy(item, bslot(b, s->next), b->item);
     s->next++;
     if (!eddy__list_empty(&b->space)) /* a publisher waited for room */
-      eddy__wake(eddy__container_of(b->space.next, eddy__wait, node), 0);
+      eddy__wake_first(&b->space, 0);
     return 0;
   }
   if (b->closed) return EDDY_DONE;

@@ -67,7 +67,7 @@ static void drop_all(eddy_chan *ch) {
 
 static void wake_all(eddy_node *q, int result) {
   while (!eddy__list_empty(q))
-    eddy__wake(eddy__container_of(q->next, eddy__wait, node), result);
+    eddy__wake_first(q, result);
 }
 
 EDDY_API void eddy_chan_free(eddy_chan *ch) {
@@ -107,7 +107,7 @@ static int push(eddy_chan *ch, const void *item) {
 static void refill(eddy_chan *ch) {
   if (eddy__list_empty(&ch->senders) || !has_room(ch)) return;
   eddy__wait *w = eddy__container_of(ch->senders.next, eddy__wait, node);
-  if (push(ch, w->data) == 0) eddy__wake(w, 0);
+  if (push(ch, w->data) == 0) eddy__wake_first(&ch->senders, 0);
 }
 
 static int try_send(eddy_chan *ch, const void *item) {
@@ -116,7 +116,7 @@ static int try_send(eddy_chan *ch, const void *item) {
   if (!eddy__list_empty(&ch->receivers)) { /* straight into a waiting receiver */
     eddy__wait *w = eddy__container_of(ch->receivers.next, eddy__wait, node);
     eddy__copy_item(w->data, item, ch->item);
-    eddy__wake(w, 0);
+    eddy__wake_first(&ch->receivers, 0);
     return 0;
   }
   if (has_room(ch)) return push(ch, item);
@@ -181,7 +181,7 @@ EDDY_API void *eddy__chan_send_begin(eddy_chan *ch, const void *item, eddy_time_
     if (!eddy__list_empty(&ch->receivers)) {
       eddy__wait *w = eddy__container_of(ch->receivers.next, eddy__wait, node);
       if (eddy__copy_small(w->data, item, ch->item)) {
-        eddy__wake(w, 0);
+        eddy__wake_first(&ch->receivers, 0);
         *rc = 0;
         return NULL;
       }
@@ -236,7 +236,7 @@ static int try_recv(eddy_chan *ch, void *item) {
   if (!eddy__list_empty(&ch->senders)) { /* rendezvous */
     eddy__wait *w = eddy__container_of(ch->senders.next, eddy__wait, node);
     eddy__copy_item(item, w->data, ch->item);
-    eddy__wake(w, 0);
+    eddy__wake_first(&ch->senders, 0);
     return 0;
   }
   if (ch->closed) return EDDY_DONE;
@@ -264,7 +264,7 @@ EDDY_API void *eddy__chan_recv_begin(eddy_chan *ch, void *item, eddy_time_t dead
     } else if (!eddy__list_empty(&ch->senders)) {
       eddy__wait *w = eddy__container_of(ch->senders.next, eddy__wait, node);
       if (eddy__copy_small(item, w->data, ch->item)) {
-        eddy__wake(w, 0);
+        eddy__wake_first(&ch->senders, 0);
         *rc = 0;
         return NULL;
       }
