@@ -99,12 +99,8 @@ static void finish(eddy_gen *g) {
   if (g->coro.stack.slot) eddy__coro_fini(&g->coro);
 }
 
-static int step(eddy_gen *g, void *item) {
-  if (g->state == G_DONE) return EDDY_DONE;
-  if (g->state == G_NEW && start(g)) return g->result;
-  g->out = item;
-  g->item_ready = 0;
-  resume(g);
+/* What a step returns once the generator has switched back. */
+static int outcome(eddy_gen *g) {
   if (g->state == G_DONE) {
     finish(g);
     int r = g->result;
@@ -116,11 +112,43 @@ static int step(eddy_gen *g, void *item) {
   return 0;
 }
 
+static int step(eddy_gen *g, void *item) {
+  if (g->state == G_DONE) return EDDY_DONE;
+  if (g->state == G_NEW && start(g)) return g->result;
+  g->out = item;
+  g->item_ready = 0;
+  resume(g);
+  return outcome(g);
+}
+
 static int gen_next(eddy_iter *it, void *item) {
+  eddy_gen *g = (eddy_gen *)it;
+  eddy_loop *loop = eddy__loop_tls;
   eddy_task *t;
+  /* The common step, a started generator resumed for its next item, in
+   * one frame with the task looked up once (step and resume each look it
+   * up again, and the switch's bookkeeping reloads it). */
+  if (likely(loop && (t = loop->current) && loop->ncancelled == 0 && g->state == G_SUSPENDED)) {
+    g->out = item;
+    g->item_ready = 0;
+    eddy__coro *from = t->active;
+    g->back = from;
+    g->scope_at_resume = t->scope;
+    g->state = G_RUNNING;
+    t->active = &g->coro;
+    t->coro_prev = from;
+    eddy__transfer tr =
+        eddy__switch_to(loop, g->coro.ctx, g->coro.stack.lo,
+                        (size_t)(g->coro.stack.hi - g->coro.stack.lo), &from->asan_fake, g);
+    t = eddy__self(); /* possibly another task drives us now (R39) */
+    t->coro_prev->ctx = tr.ctx;
+    if (likely(g->state == G_SUSPENDED)) return 0;
+    if (g->state == G_RUNNING) g->state = G_SUSPENDED;
+    return outcome(g);
+  }
   int r = eddy__checkpoint(&t);
   if (r) return r;
-  return step((eddy_gen *)it, item);
+  return step(g, item);
 }
 
 /* What a yield returns once resumed: by next, close, throw or send. */
