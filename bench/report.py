@@ -488,7 +488,11 @@ METHOD = """\
   measured once per run, first thing in a fresh process, so its spread is
   that of the runs. **n** is how many figures were combined: one per run
   (`idle_spawn` and `idle_wake`: one per round). Every program is bounded
-  by `timeout`.
+  by `timeout`. A program built here (eddy's bench, the C floor, Boost, Go,
+  Tokio) runs from a fresh copy of its file in each repetition: identical
+  copies of one binary differ by up to 7 % here on the micro entries (each
+  copy's code lands at other physical addresses), so the median spans that
+  too.
 * **vs eddy**: for times and sizes (ns, B) peer / eddy, for throughputs
   (ops/s, req/s) eddy / peer: **above 1, eddy is better by that factor**;
   below 1, the peer is.
