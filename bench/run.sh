@@ -190,7 +190,11 @@ run_prog() { # label rep
   # physical addresses), so the median over repetitions also spans that.
   if [ "${argv[0]}" = "$eddy_bench" ] || [ "${argv[0]#"$out"/}" != "${argv[0]}" ]; then
     local copy=$out/copies/$label.$rep
-    mkdir -p "$copy" && cp "${argv[0]}" "$copy/" && argv[0]=$copy/$(basename "${argv[0]}")
+    if mkdir -p "$copy" && cp "${argv[0]}" "$copy/"; then
+      argv[0]=$copy/$(basename "${argv[0]}")
+    else
+      say "could not copy ${argv[0]} (disk full?): this repetition runs the original"
+    fi
   fi
   local rc=0
   bounded "$limit" "${pin[@]}" "${argv[@]}" >"$o.out" 2>"$o.err" || rc=$?

@@ -436,6 +436,136 @@ static int close_under_accept_main(void *arg) {
 }
 TEST(listener_closed_under_an_acceptor_wakes_it) { run_both(close_under_accept_main); }
 
+/* A waiter that a cancellation woke keeps its registration until it runs.
+ * A close or an edge arriving before then must not wake it a second time:
+ * that queued it twice, which lost the tasks queued behind it (a hang) or
+ * crashed. In each case a task queued behind the waiter must still run,
+ * and the waiter returns once. */
+static int other_ran;
+static int queued_behind(void *arg) {
+  (void)arg;
+  eddy_yield();
+  other_ran = 1;
+  return 0;
+}
+static int cancelled_then_closed_accept_main(void *arg) {
+  (void)arg;
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
+  eddy_task *a, *o;
+  ASSERT_RC(eddy_spawn(&a, closed_acceptor, l), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0); /* the acceptor is parked */
+  eddy_cancel(a);                          /* woken, not yet run */
+  other_ran = 0;
+  ASSERT_RC(eddy_spawn(&o, queued_behind, NULL), 0);
+  eddy_listener_close(l); /* the listener goes before the acceptor runs */
+  int res;
+  ASSERT_RC(eddy_join_until(a, &res, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_RC(res, -EBADF); /* told not to touch the listener, which is gone */
+  ASSERT_RC(eddy_join_until(o, NULL, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT(other_ran);
+  return 0;
+}
+TEST(listener_closed_after_its_acceptor_was_cancelled_wakes_it_once) {
+  run_both(cancelled_then_closed_accept_main);
+}
+
+static int cancelled_then_fini_main(void *arg) {
+  (void)arg;
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_NONBLOCK), 0);
+  ASSERT_RC(eddy_watch_init(&watch, p[0]), 0);
+  eddy_task *t, *o;
+  ASSERT_RC(eddy_spawn(&t, watch_waiter, NULL), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0);
+  eddy_cancel(t);
+  other_ran = 0;
+  ASSERT_RC(eddy_spawn(&o, queued_behind, NULL), 0);
+  eddy_watch_fini(&watch);
+  close(p[0]);
+  int res;
+  ASSERT_RC(eddy_join_until(t, &res, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_RC(res, -EBADF);
+  ASSERT_RC(eddy_join_until(o, NULL, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT(other_ran);
+  close(p[1]);
+  return 0;
+}
+TEST(watch_closed_after_its_waiter_was_cancelled_wakes_it_once) {
+  run_both(cancelled_then_fini_main);
+}
+
+/* The edge case: more ready tasks than the loop's hand-off budget (1024)
+ * are queued ahead of the cancelled waiter, so the loop polls before it
+ * runs and sees its fd readable. */
+#define SPINNERS 1500
+static int spinners_done;
+static int spinner(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 20; i++) eddy_yield();
+  spinners_done++;
+  return 0;
+}
+static int cancelled_then_edge_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  ASSERT_RC(eddy_watch_init(&watch, sv[0]), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, watch_waiter, NULL), 0);
+  eddy_yield(); /* the waiter parks */
+  spinners_done = 0;
+  for (int i = 0; i < SPINNERS; i++) ASSERT_RC(eddy_spawn(NULL, spinner, NULL), 0);
+  eddy_yield(); /* the spinners are all queued */
+  eddy_cancel(t);
+  ASSERT_EQ(write(sv[1], "x", 1), 1); /* an edge for the loop's next poll */
+  int res;
+  ASSERT_RC(eddy_join_until(t, &res, eddy_deadline_in(EDDY_SEC(5))), 0);
+  ASSERT_RC(res, -ECANCELED);
+  /* the edge was kept for the next wait */
+  ASSERT_RC(eddy_watch_wait(&watch, EDDY_READABLE, eddy_deadline_in(EDDY_SEC(1))), 0);
+  while (spinners_done < SPINNERS) ASSERT_RC(eddy_sleep(EDDY_MSEC(1)), 0);
+  eddy_watch_fini(&watch);
+  close(sv[0]);
+  close(sv[1]);
+  return 0;
+}
+TEST(edge_after_its_waiter_was_cancelled_does_not_wake_it_again) {
+  run_both(cancelled_then_edge_main);
+}
+
+static int cancelled_then_connection_main(void *arg) {
+  (void)arg;
+  eddy_listener *l;
+  ASSERT_RC(eddy_tcp_listen("127.0.0.1", 0, 8, 0, &l), 0);
+  eddy_task *a;
+  ASSERT_RC(eddy_spawn(&a, closed_acceptor, l), 0);
+  eddy_yield(); /* the acceptor parks */
+  spinners_done = 0;
+  for (int i = 0; i < SPINNERS; i++) ASSERT_RC(eddy_spawn(NULL, spinner, NULL), 0);
+  eddy_yield();
+  eddy_cancel(a);
+  eddy_stream *out, *c;
+  /* the connection arrives while the acceptor waits its turn */
+  ASSERT_RC(eddy_tcp_connect("127.0.0.1", eddy_listener_port(l), NULL,
+                             eddy_deadline_in(EDDY_SEC(5)), &out),
+            0);
+  int res;
+  ASSERT_RC(eddy_join_until(a, &res, eddy_deadline_in(EDDY_SEC(5))), 0);
+  ASSERT_RC(res, -ECANCELED);
+  /* and waits for the next accept */
+  ASSERT_RC(eddy_listener_accept(l, &c, NULL, eddy_deadline_in(EDDY_SEC(2))), 0);
+  while (spinners_done < SPINNERS) ASSERT_RC(eddy_sleep(EDDY_MSEC(1)), 0);
+  eddy_stream_shutdown(out);
+  eddy_stream_close(c);
+  eddy_stream_close(out);
+  eddy_listener_close(l);
+  return 0;
+}
+TEST(connection_after_its_acceptor_was_cancelled_does_not_wake_it_again) {
+  run_both(cancelled_then_connection_main);
+}
+
 /* Two tasks reading one stream: the second is refused with -EBUSY on both
  * backends (on io_uring two receives in flight would land in the same bytes
  * of the stream's buffer), the refusal leaves the stream healthy, and the

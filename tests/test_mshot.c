@@ -301,6 +301,83 @@ static int cancel_main(void *arg) {
 }
 TEST(cancelled_or_timed_out_read_loses_nothing) { run_both(cancel_main); }
 
+/* A reader a cancellation woke keeps its place at the request until it
+ * runs: a close, or bytes arriving, before then must not wake it again
+ * (that queued it twice and lost the task queued behind it). */
+static int behind_ran;
+static int queued_behind(void *arg) {
+  (void)arg;
+  eddy_yield();
+  behind_ran = 1;
+  return 0;
+}
+static int cancel_then_close_main(void *arg) {
+  (void)arg;
+  eddy_stream *s;
+  int peer;
+  tcp_pair(&s, &peer, NULL);
+  ASSERT_EQ(send(peer, "1", 1, 0), 1); /* the request is armed */
+  char b[64];
+  ASSERT_EQ(eddy_stream_read(s, b, sizeof b, EDDY_FOREVER), 1);
+  eddy_task *t, *o;
+  ASSERT_RC(eddy_spawn(&t, parked_read, s), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0);
+  eddy_cancel(t);
+  behind_ran = 0;
+  ASSERT_RC(eddy_spawn(&o, queued_behind, NULL), 0);
+  eddy_stream_close(s); /* before the reader runs */
+  int res;
+  ASSERT_RC(eddy_join_until(t, &res, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_RC(res, -EBADF); /* the stream is gone: it must not touch it */
+  ASSERT_RC(eddy_join_until(o, NULL, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT(behind_ran);
+  close(peer);
+  expect_ring_whole();
+  return 0;
+}
+TEST(stream_closed_after_its_reader_was_cancelled_wakes_it_once) {
+  run_both(cancel_then_close_main);
+}
+
+#define SPINNERS 1500 /* more than the loop's hand-off budget */
+static int spinners_done;
+static int spinner(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 20; i++) eddy_yield();
+  spinners_done++;
+  return 0;
+}
+static int cancel_then_bytes_main(void *arg) {
+  (void)arg;
+  eddy_stream *s;
+  int peer;
+  tcp_pair(&s, &peer, NULL);
+  ASSERT_EQ(send(peer, "1", 1, 0), 1);
+  char b[64];
+  ASSERT_EQ(eddy_stream_read(s, b, sizeof b, EDDY_FOREVER), 1);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, parked_read, s), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(2)), 0);
+  spinners_done = 0;
+  for (int i = 0; i < SPINNERS; i++) ASSERT_RC(eddy_spawn(NULL, spinner, NULL), 0);
+  eddy_yield(); /* the spinners are queued ahead of the reader */
+  eddy_cancel(t);
+  ASSERT_EQ(send(peer, "abc", 3, 0), 3); /* lands while the reader waits its turn */
+  int res;
+  ASSERT_RC(eddy_join_until(t, &res, eddy_deadline_in(EDDY_SEC(5))), 0);
+  ASSERT_RC(res, -ECANCELED);
+  ASSERT_EQ(eddy_stream_read(s, b, sizeof b, eddy_deadline_in(EDDY_SEC(2))), 3);
+  ASSERT(memcmp(b, "abc", 3) == 0);
+  while (spinners_done < SPINNERS) ASSERT_RC(eddy_sleep(EDDY_MSEC(1)), 0);
+  close(peer);
+  eddy_stream_close(s);
+  expect_ring_whole();
+  return 0;
+}
+TEST(bytes_after_a_reader_was_cancelled_do_not_wake_it_again) {
+  run_both(cancel_then_bytes_main);
+}
+
 /* ---- the peer's end: reset, orderly close */
 
 static int reset_main(void *arg) {

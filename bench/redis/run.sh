@@ -20,6 +20,7 @@
 #   --quick            N=2000, one repetition (the figures mean nothing)
 #   --redis-lite PATH  the server (default build/examples/redis-lite/redis-lite)
 set -uo pipefail
+export LC_ALL=C # bash's `time` prints decimals the locale's way; awk reads C's
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$root/build/examples/redis-lite/redis-lite
 n=${REDIS_BENCH_N:-200000}
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --quick) n=2000; reps=1 ;;
     --redis-lite) bin=${2:?--redis-lite needs a path}; shift ;;
-    -h|--help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//p}' "$0"; exit 0 ;;
     *) echo "usage: $0 [--quick] [--redis-lite PATH]" >&2; exit 2 ;;
   esac
   shift

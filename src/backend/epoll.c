@@ -46,7 +46,9 @@ static void watch_event(eddy_watch *w, unsigned m, uint32_t ev) {
   if (ev & EPOLLPRI) w->ready |= EDDY__WATCH_URG;
   for (int i = 0; i < 2; i++) {
     unsigned bit = i ? EDDY_WRITABLE : EDDY_READABLE;
-    if ((m & bit) && w->waiter[i]) {
+    /* A waiter a timeout or a cancellation woke already unregisters
+     * itself when it runs; the edge stays for the next wait. */
+    if ((m & bit) && w->waiter[i] && eddy__wait_parked(w->waiter[i])) {
       eddy__wait *wt = w->waiter[i];
       w->waiter[i] = NULL;
       w->ready &= ~bit;
@@ -170,7 +172,7 @@ static void epoll_watch_fini(eddy_watch *w) {
       eddy__wait *wt = w->waiter[i];
       w->waiter[i] = NULL;
       w->loop->nfdwait--;
-      eddy__wake(wt, -EBADF);
+      eddy__wake_gone(wt);
     }
   eddy__sys_epoll_ctl(w->loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 }

@@ -556,7 +556,9 @@ static void accept_completed(ring *r, maccept *m, struct io_uring_cqe *cqe) {
     m->closer = NULL;
     eddy__wake(w, 0);
   }
-  if (m->waiter && (m->n || m->err || !m->armed)) {
+  /* (a waiter woken already by a timeout or a cancellation drops
+   * m->waiter itself when it runs) */
+  if (m->waiter && (m->n || m->err || !m->armed) && eddy__wait_parked(m->waiter)) {
     eddy__wait *w = m->waiter;
     m->waiter = NULL;
     eddy__wake(w, 0);
@@ -616,7 +618,7 @@ static void uring_accept_close(eddy_loop *loop, void *state) {
   if (m->waiter) { /* a task waits to accept: the listener is gone */
     eddy__wait *w = m->waiter;
     m->waiter = NULL;
-    eddy__wake(w, -EBADF);
+    eddy__wake_gone(w);
   }
   if (m->armed && !m->cancelling) accept_cancel(r, m);
   eddy_task *t = eddy__self();

@@ -216,8 +216,10 @@ static void completed(ring *r, mrecv *m, int res, unsigned flags) {
              !m->closing) {
     cancel(r, m); /* nobody is reading: leave the rest in the socket */
   }
+  /* (a waiter woken already by a timeout or a cancellation drops
+   * m->waiter itself when it runs) */
   if (m->waiter && (m->nq || m->eof || m->err || m->nobufs || m->refused ||
-                    !m->armed)) {
+                    !m->armed) && eddy__wait_parked(m->waiter)) {
     eddy__wait *w = m->waiter;
     m->waiter = NULL;
     eddy__wake(w, 0);
@@ -390,7 +392,7 @@ void eddy__uring_recv_close(eddy_loop *loop, void *state) {
   if (m->waiter) { /* a task is reading: the stream is gone */
     eddy__wait *w = m->waiter;
     m->waiter = NULL;
-    eddy__wake(w, -EBADF);
+    eddy__wake_gone(w);
   }
   while (m->nq) {
     unsigned bid = (unsigned)m->head;

@@ -277,6 +277,20 @@ static inline void eddy__wake(eddy__wait *w, int result) {
   t->wait = NULL;
   eddy__make_ready(t);
 }
+/* Whether w's task is still parked on w. A waker that keeps its own
+ * pointer to a wait record (an fd's reader or writer, an accept or receive
+ * request) must test it: after a timeout or a cancellation woke the task,
+ * the record stays registered until the task runs and drops it, and a
+ * second wake would queue the task twice (corrupting the run queue). */
+static inline int eddy__wait_parked(const eddy__wait *w) { return w->task->wait == w; }
+/* Tell the waiter of a resource being closed (an fd's watch, a listener, a
+ * stream) that it is gone: woken with -EBADF if still parked; if woken
+ * already and not yet run, its result becomes -EBADF, so that it does not
+ * touch the resource, which its owner frees next. */
+static inline void eddy__wake_gone(eddy__wait *w) {
+  if (eddy__wait_parked(w)) eddy__wake(w, -EBADF);
+  else w->result = -EBADF;
+}
 /* eddy__wake of the first waiter of queue q (not empty): the unlink
  * stores through q itself (see list.h). Returns the wait record. */
 static inline eddy__wait *eddy__wake_first(eddy_node *q, int result) {
