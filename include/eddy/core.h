@@ -249,7 +249,9 @@ EDDY_API int eddy_watch_init(eddy_watch *w, int fd);
 EDDY_API int eddy_watch_wait(eddy_watch *w, unsigned event,
                              eddy_time_t deadline);
 /* Wake any waiter with -EBADF and remove fd from the poller (does not close
- * fd). */
+ * fd). A waiter that a cancellation or a deadline woke already, and that
+ * has not run yet, gets -EBADF too: the watch must not be touched after
+ * this call. */
 EDDY_API void eddy_watch_fini(eddy_watch *w);
 
 EDDY_END_DECLS
