@@ -485,3 +485,38 @@ static int sub_nomem_main(void *arg) {
 TEST(broadcast_subscribe_out_of_memory_leaves_it_unchanged) {
   ASSERT_EQ(eddy_run(sub_nomem_main, NULL), 0);
 }
+
+/* A publisher woken for room by one subscriber's read, then cancelled
+ * before it runs, while another WAIT subscriber is still full: it must see
+ * the cancellation, not park again where nothing cancels it. */
+static eddy_bcast *woken_b;
+static int woken_publisher(void *arg) {
+  (void)arg;
+  int x = 1;
+  return eddy_bcast_publish(woken_b, &x, EDDY_FOREVER);
+}
+static int publish_woken_then_cancelled_main(void *arg) {
+  (void)arg;
+  eddy_sub *a, *b;
+  ASSERT_RC(eddy_bcast_new(&woken_b, sizeof(int)), 0);
+  ASSERT_RC(eddy_bcast_subscribe(woken_b, 1, EDDY_SUB_WAIT, &a), 0);
+  ASSERT_RC(eddy_bcast_subscribe(woken_b, 1, EDDY_SUB_WAIT, &b), 0);
+  int x = 0;
+  ASSERT_RC(eddy_bcast_publish(woken_b, &x, EDDY_FOREVER), 0); /* both full */
+  eddy_task *p;
+  ASSERT_RC(eddy_spawn(&p, woken_publisher, NULL), 0);
+  ASSERT_RC(eddy_yield(), 0); /* p parks for room */
+  ASSERT_RC(eddy_sub_recv(a, &x, EDDY_FOREVER), 0); /* wakes p: b still full */
+  eddy_cancel(p);
+  int res = 0;
+  ASSERT_RC(eddy_join_until(p, &res, eddy_deadline_in(EDDY_SEC(1))), 0);
+  ASSERT_RC(res, -ECANCELED);
+  ASSERT_EQ(eddy_sub_pending(b), 1); /* nothing published */
+  eddy_sub_unsubscribe(a);
+  eddy_sub_unsubscribe(b);
+  eddy_bcast_free(woken_b);
+  return 0;
+}
+TEST(broadcast_publish_woken_then_cancelled_sees_the_cancel) {
+  ASSERT_EQ(eddy_run_opts(publish_woken_then_cancelled_main, NULL, &vclock), 0);
+}
