@@ -520,3 +520,34 @@ static int publish_woken_then_cancelled_main(void *arg) {
 TEST(broadcast_publish_woken_then_cancelled_sees_the_cancel) {
   ASSERT_EQ(eddy_run_opts(publish_woken_then_cancelled_main, NULL, &vclock), 0);
 }
+
+/* The last subscriber leaves, waking a publisher that waited for it to make
+ * room, and the broadcast is freed before that publisher runs: it must not
+ * go back to the freed broadcast (an ASan report, or a crash). */
+static eddy_bcast *freed_b;
+static int freed_publisher(void *arg) {
+  (void)arg;
+  int x = 1;
+  return eddy_bcast_publish(freed_b, &x, EDDY_FOREVER);
+}
+static int publish_woken_then_freed_main(void *arg) {
+  (void)arg;
+  eddy_sub *s;
+  ASSERT_RC(eddy_bcast_new(&freed_b, sizeof(int)), 0);
+  ASSERT_RC(eddy_bcast_subscribe(freed_b, 1, EDDY_SUB_WAIT, &s), 0);
+  int x = 0;
+  ASSERT_RC(eddy_bcast_publish(freed_b, &x, EDDY_FOREVER), 0); /* s is full */
+  eddy_task *p;
+  ASSERT_RC(eddy_spawn(&p, freed_publisher, NULL), 0);
+  ASSERT_RC(eddy_yield(), 0); /* p parks for room */
+  eddy_sub_unsubscribe(s);    /* wakes p: nobody holds it up now */
+  eddy_bcast_free(freed_b);   /* before p runs */
+  freed_b = NULL;
+  int res = 1;
+  ASSERT_RC(eddy_join(p, &res), 0);
+  ASSERT_RC(res, EDDY_ECLOSED);
+  return 0;
+}
+TEST(broadcast_freed_under_a_woken_publisher) {
+  ASSERT_EQ(eddy_run_opts(publish_woken_then_freed_main, NULL, &vclock), 0);
+}
