@@ -979,3 +979,45 @@ TEST(uncached_read_goes_to_the_ring_or_the_pool) {
   snprintf(path, sizeof path, "/tmp/eddy-uncached-%d", (int)getpid());
   run_both(uncached_main);
 }
+
+/* Bytes arrive for a parked reader and, in the same loop turn, another task
+ * closes the stream before the reader runs: the reader must be told the
+ * stream is gone (-EBADF) rather than go back to the freed stream. (The
+ * closer is woken first: its fd became ready first.) */
+static eddy_stream *woken_s;
+static int woken_trigger[2];
+static int woken_reader(void *arg) {
+  (void)arg;
+  char buf[8];
+  return (int)eddy_stream_read(woken_s, buf, sizeof buf, EDDY_FOREVER);
+}
+static int woken_closer(void *arg) {
+  (void)arg;
+  int r = eddy_wait_fd(woken_trigger[0], EDDY_READABLE, EDDY_FOREVER);
+  if (r < 0) return r;
+  eddy_stream_close(woken_s);
+  return 0;
+}
+static int woken_reader_closed_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  ASSERT_EQ(pipe2(woken_trigger, O_CLOEXEC), 0);
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &woken_s), 0);
+  eddy_task *r, *c;
+  ASSERT_RC(eddy_spawn(&c, woken_closer, NULL), 0);
+  ASSERT_RC(eddy_spawn(&r, woken_reader, NULL), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0); /* both parked */
+  ASSERT_EQ(write(woken_trigger[1], "c", 1), 1);  /* the closer first */
+  ASSERT_EQ(send(sv[1], "x", 1, MSG_NOSIGNAL), 1); /* then bytes for the reader */
+  close(sv[1]); /* the close finds the end at once: it does not wait */
+  int rr = 1, rc = 1;
+  ASSERT_RC(eddy_join_until(c, &rc, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_RC(eddy_join_until(r, &rr, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_RC(rc, 0);
+  ASSERT(rr == 1 || rr == -EBADF); /* it read the byte before the close, or was told */
+  close(woken_trigger[0]);
+  close(woken_trigger[1]);
+  return 0;
+}
+TEST(reader_woken_by_bytes_then_closed_before_it_runs) { run_both(woken_reader_closed_main); }
