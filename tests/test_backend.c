@@ -1021,3 +1021,21 @@ static int woken_reader_closed_main(void *arg) {
   return 0;
 }
 TEST(reader_woken_by_bytes_then_closed_before_it_runs) { run_both(woken_reader_closed_main); }
+
+/* The same with a close that does not wait for the peer (a grace period
+ * that has run out): the close must neither take the bytes that arrived
+ * for the reader nor leave the reader parked on what the close freed. */
+TEST(reader_woken_by_bytes_then_closed_at_once) {
+  eddy_loop_opts o = on_epoll;
+  o.grace = 1;
+  ASSERT_RC(eddy_run_opts(woken_reader_closed_main, NULL, &o), 0);
+#ifdef EDDY_HAVE_URING
+  o = on_uring;
+  o.grace = 1;
+  ASSERT_RC(eddy_run_opts(woken_reader_closed_main, NULL, &o), 0);
+  o.recv_multishot = 1;
+  ASSERT_RC(eddy_run_opts(woken_reader_closed_main, NULL, &o), 0);
+  o.grace = 0;
+  ASSERT_RC(eddy_run_opts(woken_reader_closed_main, NULL, &o), 0);
+#endif
+}
