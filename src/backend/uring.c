@@ -556,13 +556,11 @@ static void accept_completed(ring *r, maccept *m, struct io_uring_cqe *cqe) {
     m->closer = NULL;
     eddy__wake(w, 0);
   }
-  /* (a waiter woken already by a timeout or a cancellation drops
-   * m->waiter itself when it runs) */
-  if (m->waiter && (m->n || m->err || !m->armed) && eddy__wait_parked(m->waiter)) {
-    eddy__wait *w = m->waiter;
-    m->waiter = NULL;
-    eddy__wake(w, 0);
-  }
+  /* The waiter drops m->waiter itself when it runs, however it was woken
+   * (here, by a timeout or by a cancellation): a close before then must
+   * find it, to tell it the listener is gone (eddy__wake_gone). */
+  if (m->waiter && (m->n || m->err || !m->armed) && eddy__wait_parked(m->waiter))
+    eddy__wake(m->waiter, 0);
 }
 
 static int uring_accept(eddy_task *t, void **state, int fd,
