@@ -1039,3 +1039,51 @@ TEST(reader_woken_by_bytes_then_closed_at_once) {
   ASSERT_RC(eddy_run_opts(woken_reader_closed_main, NULL, &o), 0);
 #endif
 }
+
+/* io_uring: a writer waiting for room (its write said EAGAIN: injected)
+ * and a second writer whose write the kernel holds on the full pipe. The
+ * first one's wait times out and it closes the stream. The second must be
+ * told the stream is gone (-EBADF): the first one's wait ending must not
+ * drop the second's write from the stream's records, or the close misses
+ * it and the second goes back to the freed stream when its write ends. */
+#ifdef EDDY_HAVE_URING
+static eddy_stream *room_s;
+static int room_first(void *arg) {
+  (void)arg;
+  int r = eddy_stream_write(room_s, "a", 1, NULL, eddy_deadline_in(EDDY_MSEC(20)));
+  eddy_stream_close(room_s);
+  return r;
+}
+static int room_second(void *arg) {
+  (void)arg;
+  return eddy_stream_write(room_s, "b", 1, NULL, EDDY_FOREVER);
+}
+static int room_wait_then_close_main(void *arg) {
+  (void)arg;
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+  ASSERT_RC(eddy_stream_from_fd(p[1], NULL, &room_s), 0);
+  ASSERT_RC(eddy_stream_write(room_s, "0", 1, NULL, EDDY_FOREVER), 0); /* a pipe: learnt */
+  char fill[4096];
+  memset(fill, 'x', sizeof fill);
+  while (write(p[1], fill, sizeof fill) > 0) {}
+  while (write(p[1], fill, 1) > 0) {}
+  eddy__fault_set(EDDY_SYS_WRITE, 0, EAGAIN, 1); /* the first writer's write */
+  eddy_task *a, *b;
+  ASSERT_RC(eddy_spawn(&a, room_first, NULL), 0);
+  ASSERT_RC(eddy_spawn(&b, room_second, NULL), 0);
+  int ra = 1, rb = 1;
+  ASSERT_RC(eddy_join_until(a, &ra, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_RC(ra, -ETIMEDOUT);
+  while (read(p[0], fill, sizeof fill) > 0) {} /* room: b's write ends */
+  ASSERT_RC(eddy_join_until(b, &rb, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_RC(rb, -EBADF);
+  close(p[0]);
+  return 0;
+}
+#endif
+TEST(writer_held_by_the_ring_is_told_of_a_close_after_another_wait_for_room_ended) {
+#ifdef EDDY_HAVE_URING
+  ASSERT_RC(eddy_run_opts(room_wait_then_close_main, NULL, &on_uring), 0);
+#endif
+}
