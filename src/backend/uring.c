@@ -362,6 +362,16 @@ static int uring_watch_init(eddy_watch *w) {
   return 0;
 }
 
+/* Leave a watch slot's list of operations (a wait for readiness, a
+ * stream's writes) that closing the owner cancels. */
+static void slot_leave(eddy_watch *w, int i, uop *o) {
+  for (uop **pp = (uop **)&w->waiter[i]; *pp; pp = &(*pp)->next)
+    if (*pp == o) {
+      *pp = o->next;
+      return;
+    }
+}
+
 static int uring_watch_wait(eddy_task *t, eddy_watch *w, unsigned event,
                             eddy_time_t deadline) {
   int i = event == EDDY_WRITABLE;
@@ -379,7 +389,7 @@ static int uring_watch_wait(eddy_task *t, eddy_watch *w, unsigned event,
   int res = park_op(t, &o, deadline, i ? "write" : "read",
                     __builtin_return_address(0), &intr);
   if (o.forced) return o.forced; /* the watch is gone: don't touch it */
-  w->waiter[i] = NULL;
+  slot_leave(w, i, &o); /* a write queued behind the wait stays registered */
   if (intr) return intr;
   return res < 0 ? res : 0;
 }
@@ -410,13 +420,6 @@ static void uring_watch_fini(eddy_watch *w) {
 static int slot_of(const eddy__io_req *q) {
   return q->op == EDDY__IO_SENDV || q->op == EDDY__IO_WRITEV ||
          q->op == EDDY__IO_WRITE;
-}
-static void slot_leave(eddy_watch *w, int i, uop *o) {
-  for (uop **pp = (uop **)&w->waiter[i]; *pp; pp = &(*pp)->next)
-    if (*pp == o) {
-      *pp = o->next;
-      return;
-    }
 }
 
 static long uring_call(eddy_task *t, const eddy__io_req *q,
