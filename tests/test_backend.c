@@ -979,3 +979,111 @@ TEST(uncached_read_goes_to_the_ring_or_the_pool) {
   snprintf(path, sizeof path, "/tmp/eddy-uncached-%d", (int)getpid());
   run_both(uncached_main);
 }
+
+/* Bytes arrive for a parked reader and, in the same loop turn, another task
+ * closes the stream before the reader runs: the reader must be told the
+ * stream is gone (-EBADF) rather than go back to the freed stream. (The
+ * closer is woken first: its fd became ready first.) */
+static eddy_stream *woken_s;
+static int woken_trigger[2];
+static int woken_reader(void *arg) {
+  (void)arg;
+  char buf[8];
+  return (int)eddy_stream_read(woken_s, buf, sizeof buf, EDDY_FOREVER);
+}
+static int woken_closer(void *arg) {
+  (void)arg;
+  int r = eddy_wait_fd(woken_trigger[0], EDDY_READABLE, EDDY_FOREVER);
+  if (r < 0) return r;
+  eddy_stream_close(woken_s);
+  return 0;
+}
+static int woken_reader_closed_main(void *arg) {
+  (void)arg;
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  ASSERT_EQ(pipe2(woken_trigger, O_CLOEXEC), 0);
+  ASSERT_RC(eddy_stream_from_fd(sv[0], NULL, &woken_s), 0);
+  eddy_task *r, *c;
+  ASSERT_RC(eddy_spawn(&c, woken_closer, NULL), 0);
+  ASSERT_RC(eddy_spawn(&r, woken_reader, NULL), 0);
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(5)), 0); /* both parked */
+  ASSERT_EQ(write(woken_trigger[1], "c", 1), 1);  /* the closer first */
+  ASSERT_EQ(send(sv[1], "x", 1, MSG_NOSIGNAL), 1); /* then bytes for the reader */
+  close(sv[1]); /* the close finds the end at once: it does not wait */
+  int rr = 1, rc = 1;
+  ASSERT_RC(eddy_join_until(c, &rc, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_RC(eddy_join_until(r, &rr, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_RC(rc, 0);
+  ASSERT(rr == 1 || rr == -EBADF); /* it read the byte before the close, or was told */
+  close(woken_trigger[0]);
+  close(woken_trigger[1]);
+  return 0;
+}
+TEST(reader_woken_by_bytes_then_closed_before_it_runs) { run_both(woken_reader_closed_main); }
+
+/* The same with a close that does not wait for the peer (a grace period
+ * that has run out): the close must neither take the bytes that arrived
+ * for the reader nor leave the reader parked on what the close freed. */
+TEST(reader_woken_by_bytes_then_closed_at_once) {
+  eddy_loop_opts o = on_epoll;
+  o.grace = 1;
+  ASSERT_RC(eddy_run_opts(woken_reader_closed_main, NULL, &o), 0);
+#ifdef EDDY_HAVE_URING
+  o = on_uring;
+  o.grace = 1;
+  ASSERT_RC(eddy_run_opts(woken_reader_closed_main, NULL, &o), 0);
+  o.recv_multishot = 1;
+  ASSERT_RC(eddy_run_opts(woken_reader_closed_main, NULL, &o), 0);
+  o.grace = 0;
+  ASSERT_RC(eddy_run_opts(woken_reader_closed_main, NULL, &o), 0);
+#endif
+}
+
+/* io_uring: a writer waiting for room (its write said EAGAIN: injected)
+ * and a second writer whose write the kernel holds on the full pipe. The
+ * first one's wait times out and it closes the stream. The second must be
+ * told the stream is gone (-EBADF): the first one's wait ending must not
+ * drop the second's write from the stream's records, or the close misses
+ * it and the second goes back to the freed stream when its write ends. */
+#ifdef EDDY_HAVE_URING
+static eddy_stream *room_s;
+static int room_first(void *arg) {
+  (void)arg;
+  int r = eddy_stream_write(room_s, "a", 1, NULL, eddy_deadline_in(EDDY_MSEC(20)));
+  eddy_stream_close(room_s);
+  return r;
+}
+static int room_second(void *arg) {
+  (void)arg;
+  return eddy_stream_write(room_s, "b", 1, NULL, EDDY_FOREVER);
+}
+static int room_wait_then_close_main(void *arg) {
+  (void)arg;
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+  ASSERT_RC(eddy_stream_from_fd(p[1], NULL, &room_s), 0);
+  ASSERT_RC(eddy_stream_write(room_s, "0", 1, NULL, EDDY_FOREVER), 0); /* a pipe: learnt */
+  char fill[4096];
+  memset(fill, 'x', sizeof fill);
+  while (write(p[1], fill, sizeof fill) > 0) {}
+  while (write(p[1], fill, 1) > 0) {}
+  eddy__fault_set(EDDY_SYS_WRITE, 0, EAGAIN, 1); /* the first writer's write */
+  eddy_task *a, *b;
+  ASSERT_RC(eddy_spawn(&a, room_first, NULL), 0);
+  ASSERT_RC(eddy_spawn(&b, room_second, NULL), 0);
+  int ra = 1, rb = 1;
+  ASSERT_RC(eddy_join_until(a, &ra, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_RC(ra, -ETIMEDOUT);
+  while (read(p[0], fill, sizeof fill) > 0) {} /* room: b's write ends */
+  ASSERT_RC(eddy_join_until(b, &rb, eddy_deadline_in(EDDY_SEC(2))), 0);
+  ASSERT_RC(rb, -EBADF);
+  close(p[0]);
+  return 0;
+}
+#endif
+TEST(writer_held_by_the_ring_is_told_of_a_close_after_another_wait_for_room_ended) {
+#ifdef EDDY_HAVE_URING
+  ASSERT_RC(eddy_run_opts(room_wait_then_close_main, NULL, &on_uring), 0);
+#endif
+}

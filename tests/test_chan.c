@@ -485,3 +485,69 @@ static int sub_nomem_main(void *arg) {
 TEST(broadcast_subscribe_out_of_memory_leaves_it_unchanged) {
   ASSERT_EQ(eddy_run(sub_nomem_main, NULL), 0);
 }
+
+/* A publisher woken for room by one subscriber's read, then cancelled
+ * before it runs, while another WAIT subscriber is still full: it must see
+ * the cancellation, not park again where nothing cancels it. */
+static eddy_bcast *woken_b;
+static int woken_publisher(void *arg) {
+  (void)arg;
+  int x = 1;
+  return eddy_bcast_publish(woken_b, &x, EDDY_FOREVER);
+}
+static int publish_woken_then_cancelled_main(void *arg) {
+  (void)arg;
+  eddy_sub *a, *b;
+  ASSERT_RC(eddy_bcast_new(&woken_b, sizeof(int)), 0);
+  ASSERT_RC(eddy_bcast_subscribe(woken_b, 1, EDDY_SUB_WAIT, &a), 0);
+  ASSERT_RC(eddy_bcast_subscribe(woken_b, 1, EDDY_SUB_WAIT, &b), 0);
+  int x = 0;
+  ASSERT_RC(eddy_bcast_publish(woken_b, &x, EDDY_FOREVER), 0); /* both full */
+  eddy_task *p;
+  ASSERT_RC(eddy_spawn(&p, woken_publisher, NULL), 0);
+  ASSERT_RC(eddy_yield(), 0); /* p parks for room */
+  ASSERT_RC(eddy_sub_recv(a, &x, EDDY_FOREVER), 0); /* wakes p: b still full */
+  eddy_cancel(p);
+  int res = 0;
+  ASSERT_RC(eddy_join_until(p, &res, eddy_deadline_in(EDDY_SEC(1))), 0);
+  ASSERT_RC(res, -ECANCELED);
+  ASSERT_EQ(eddy_sub_pending(b), 1); /* nothing published */
+  eddy_sub_unsubscribe(a);
+  eddy_sub_unsubscribe(b);
+  eddy_bcast_free(woken_b);
+  return 0;
+}
+TEST(broadcast_publish_woken_then_cancelled_sees_the_cancel) {
+  ASSERT_EQ(eddy_run_opts(publish_woken_then_cancelled_main, NULL, &vclock), 0);
+}
+
+/* The last subscriber leaves, waking a publisher that waited for it to make
+ * room, and the broadcast is freed before that publisher runs: it must not
+ * go back to the freed broadcast (an ASan report, or a crash). */
+static eddy_bcast *freed_b;
+static int freed_publisher(void *arg) {
+  (void)arg;
+  int x = 1;
+  return eddy_bcast_publish(freed_b, &x, EDDY_FOREVER);
+}
+static int publish_woken_then_freed_main(void *arg) {
+  (void)arg;
+  eddy_sub *s;
+  ASSERT_RC(eddy_bcast_new(&freed_b, sizeof(int)), 0);
+  ASSERT_RC(eddy_bcast_subscribe(freed_b, 1, EDDY_SUB_WAIT, &s), 0);
+  int x = 0;
+  ASSERT_RC(eddy_bcast_publish(freed_b, &x, EDDY_FOREVER), 0); /* s is full */
+  eddy_task *p;
+  ASSERT_RC(eddy_spawn(&p, freed_publisher, NULL), 0);
+  ASSERT_RC(eddy_yield(), 0); /* p parks for room */
+  eddy_sub_unsubscribe(s);    /* wakes p: nobody holds it up now */
+  eddy_bcast_free(freed_b);   /* before p runs */
+  freed_b = NULL;
+  int res = 1;
+  ASSERT_RC(eddy_join(p, &res), 0);
+  ASSERT_RC(res, EDDY_ECLOSED);
+  return 0;
+}
+TEST(broadcast_freed_under_a_woken_publisher) {
+  ASSERT_EQ(eddy_run_opts(publish_woken_then_freed_main, NULL, &vclock), 0);
+}

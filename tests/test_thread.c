@@ -151,3 +151,62 @@ static int pool_oom_main(void *arg) {
   return 0;
 }
 TEST(pool_out_of_memory) { ASSERT_EQ(eddy_run(pool_oom_main, NULL), 0); }
+
+/* A task waiting for room in the pool, handed room by a cancelled queued
+ * job and cancelled before it runs: it must return -ECANCELED without
+ * queueing its job, not queue it and wait, deaf to the cancellation. */
+static atomic_int held_release, held_ran;
+static int held_job(void *arg) {
+  (void)arg;
+  while (!atomic_load(&held_release)) usleep(1000);
+  return 0;
+}
+static int counted_job(void *arg) {
+  (void)arg;
+  atomic_fetch_add(&held_ran, 1);
+  return 0;
+}
+static eddy_task *room_waiter;
+static int hold_user(void *arg) {
+  (void)arg;
+  int r;
+  return eddy_to_thread(held_job, NULL, &r);
+}
+static int room_waiter_fn(void *arg) {
+  (void)arg;
+  int r;
+  return eddy_to_thread(counted_job, NULL, &r);
+}
+static int queued_then_cancels(void *arg) {
+  (void)arg;
+  int r;
+  int rc = eddy_to_thread(counted_job, NULL, &r); /* queued, then cancelled */
+  eddy_cancel(room_waiter); /* woken for room just now: not run yet */
+  return rc;
+}
+static int room_woken_then_cancelled_main(void *arg) {
+  (void)arg;
+  eddy_pool_opts o = {.threads = 1, .queue_max = 1}; /* two in flight */
+  ASSERT_RC(eddy_pool_configure(&o), 0);
+  eddy_task *busy, *queued;
+  ASSERT_RC(eddy_spawn(&busy, hold_user, NULL), 0);
+  ASSERT_RC(eddy_spawn(&queued, queued_then_cancels, NULL), 0);
+  ASSERT_RC(eddy_spawn(&room_waiter, room_waiter_fn, NULL), 0);
+  ASSERT_RC(eddy_yield(), 0); /* busy runs, queued is queued, room_waiter waits */
+  eddy_cancel(queued);
+  int rq = 0, rw = 0, rb = -1;
+  ASSERT_RC(eddy_join(queued, &rq), 0);
+  ASSERT_RC(rq, -ECANCELED);
+  int jr = eddy_join_until(room_waiter, &rw, eddy_deadline_in(EDDY_MSEC(300)));
+  atomic_store(&held_release, 1);
+  if (jr) eddy_join(room_waiter, &rw);
+  ASSERT_RC(eddy_join(busy, &rb), 0);
+  ASSERT_RC(jr, 0);
+  ASSERT_RC(rw, -ECANCELED);
+  ASSERT_EQ(atomic_load(&held_ran), 0); /* neither queued job ran */
+  ASSERT_RC(rb, 0);
+  return 0;
+}
+TEST(room_waiter_woken_then_cancelled_queues_nothing) {
+  ASSERT_EQ(eddy_run(room_woken_then_cancelled_main, NULL), 0);
+}

@@ -46,14 +46,13 @@ static void watch_event(eddy_watch *w, unsigned m, uint32_t ev) {
   if (ev & EPOLLPRI) w->ready |= EDDY__WATCH_URG;
   for (int i = 0; i < 2; i++) {
     unsigned bit = i ? EDDY_WRITABLE : EDDY_READABLE;
-    /* A waiter a timeout or a cancellation woke already unregisters
-     * itself when it runs; the edge stays for the next wait. */
+    /* A waiter woken already (by a timeout, a cancellation or an earlier
+     * edge) unregisters itself when it runs; the edge stays for the next
+     * wait. One woken here stays registered until then too, so that a
+     * close before it runs tells it the watch is gone (eddy__wake_gone). */
     if ((m & bit) && w->waiter[i] && eddy__wait_parked(w->waiter[i])) {
-      eddy__wait *wt = w->waiter[i];
-      w->waiter[i] = NULL;
       w->ready &= ~bit;
-      w->loop->nfdwait--;
-      eddy__wake(wt, 0);
+      eddy__wake(w->waiter[i], 0);
     }
   }
 }
@@ -155,11 +154,11 @@ static int epoll_watch_wait(eddy_task *t, eddy_watch *w, unsigned event,
   w->loop->nfdwait++;
   r = eddy__park(&wt, deadline, i ? "write" : "read",
                  __builtin_return_address(0));
-  /* Who woke us says whether we are still registered: an edge (0) and
-   * eddy_watch_fini (-EBADF) unregister the waiter; a timeout or a
-   * cancellation does not. After -EBADF the watch must not be read at all:
-   * its owner (a stream, a listener) is freed right after closing it. */
-  if (r != 0 && r != -EBADF) {
+  /* Only eddy_watch_fini (-EBADF) unregisters the waiter; an edge, a
+   * timeout or a cancellation leaves that to it. After -EBADF the watch
+   * must not be read at all: its owner (a stream, a listener) is freed
+   * right after closing it. */
+  if (r != -EBADF) {
     w->waiter[i] = NULL;
     w->loop->nfdwait--;
   }

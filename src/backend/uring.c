@@ -362,6 +362,16 @@ static int uring_watch_init(eddy_watch *w) {
   return 0;
 }
 
+/* Leave a watch slot's list of operations (a wait for readiness, a
+ * stream's writes) that closing the owner cancels. */
+static void slot_leave(eddy_watch *w, int i, uop *o) {
+  for (uop **pp = (uop **)&w->waiter[i]; *pp; pp = &(*pp)->next)
+    if (*pp == o) {
+      *pp = o->next;
+      return;
+    }
+}
+
 static int uring_watch_wait(eddy_task *t, eddy_watch *w, unsigned event,
                             eddy_time_t deadline) {
   int i = event == EDDY_WRITABLE;
@@ -379,7 +389,7 @@ static int uring_watch_wait(eddy_task *t, eddy_watch *w, unsigned event,
   int res = park_op(t, &o, deadline, i ? "write" : "read",
                     __builtin_return_address(0), &intr);
   if (o.forced) return o.forced; /* the watch is gone: don't touch it */
-  w->waiter[i] = NULL;
+  slot_leave(w, i, &o); /* a write queued behind the wait stays registered */
   if (intr) return intr;
   return res < 0 ? res : 0;
 }
@@ -410,13 +420,6 @@ static void uring_watch_fini(eddy_watch *w) {
 static int slot_of(const eddy__io_req *q) {
   return q->op == EDDY__IO_SENDV || q->op == EDDY__IO_WRITEV ||
          q->op == EDDY__IO_WRITE;
-}
-static void slot_leave(eddy_watch *w, int i, uop *o) {
-  for (uop **pp = (uop **)&w->waiter[i]; *pp; pp = &(*pp)->next)
-    if (*pp == o) {
-      *pp = o->next;
-      return;
-    }
 }
 
 static long uring_call(eddy_task *t, const eddy__io_req *q,
@@ -556,13 +559,11 @@ static void accept_completed(ring *r, maccept *m, struct io_uring_cqe *cqe) {
     m->closer = NULL;
     eddy__wake(w, 0);
   }
-  /* (a waiter woken already by a timeout or a cancellation drops
-   * m->waiter itself when it runs) */
-  if (m->waiter && (m->n || m->err || !m->armed) && eddy__wait_parked(m->waiter)) {
-    eddy__wait *w = m->waiter;
-    m->waiter = NULL;
-    eddy__wake(w, 0);
-  }
+  /* The waiter drops m->waiter itself when it runs, however it was woken
+   * (here, by a timeout or by a cancellation): a close before then must
+   * find it, to tell it the listener is gone (eddy__wake_gone). */
+  if (m->waiter && (m->n || m->err || !m->armed) && eddy__wait_parked(m->waiter))
+    eddy__wake(m->waiter, 0);
 }
 
 static int uring_accept(eddy_task *t, void **state, int fd,

@@ -216,14 +216,12 @@ static void completed(ring *r, mrecv *m, int res, unsigned flags) {
              !m->closing) {
     cancel(r, m); /* nobody is reading: leave the rest in the socket */
   }
-  /* (a waiter woken already by a timeout or a cancellation drops
-   * m->waiter itself when it runs) */
+  /* The waiter drops m->waiter itself when it runs, however it was woken
+   * (here, by a timeout or by a cancellation): a close before then must
+   * find it, to tell it the stream is gone (eddy__wake_gone). */
   if (m->waiter && (m->nq || m->eof || m->err || m->nobufs || m->refused ||
-                    !m->armed) && eddy__wait_parked(m->waiter)) {
-    eddy__wait *w = m->waiter;
-    m->waiter = NULL;
-    eddy__wake(w, 0);
-  }
+                    !m->armed) && eddy__wait_parked(m->waiter))
+    eddy__wake(m->waiter, 0);
 }
 
 void eddy__uring_recv_completed(ring *r, uint64_t ud, struct io_uring_cqe *cqe) {

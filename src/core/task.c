@@ -112,6 +112,15 @@ static void task_timer_fire(eddy_timer_entry *e) {
  * whole). */
 static inline int park_prepare(eddy__wait *w, eddy_time_t deadline, const char *what, void *pc) {
   eddy_task *t = w->task;
+  /* A cancellation that came while the task was not parked (woken by a
+   * waker, then cancelled before it ran) woke nobody: a call that parks
+   * again after such a wake (a retry, a second stage) must not sleep
+   * through it. The entry checkpoint covers the first park only. */
+  if (unlikely(w->cancellable && eddy__cancel_state(t))) {
+    eddy__node_unlink(&w->node);
+    t->cancels_seen++;
+    return -ECANCELED;
+  }
   if (deadline != EDDY_FOREVER) {
     if (deadline <= eddy_now()) {
       eddy__node_unlink(&w->node);

@@ -45,6 +45,11 @@ struct eddy_bcast {
   eddy_node space;     /* publishers waiting for a WAIT subscriber */
   size_t most_unread;  /* after the last publish (eddy_bcast_most_unread) */
   int closed;
+  /* Publishers between a wait for room and their next look at the
+   * broadcast: one woken for room (by a read or an unsubscribe) has not
+   * run yet when the broadcast may be freed, so a free while any is out
+   * is left to the last of them (freed). */
+  int waking, freed;
 };
 
 static inline char *bslot(const eddy_bcast *b, uint64_t q) {
@@ -76,13 +81,18 @@ EDDY_API void eddy_bcast_close(eddy_bcast *b) {
   wake_all(&b->space, EDDY_ECLOSED);
 }
 
+static void bcast_release(eddy_bcast *b) {
+  eddy__free(b->ring);
+  eddy__free(b);
+}
+
 EDDY_API void eddy_bcast_free(eddy_bcast *b) {
   if (!b) return;
   eddy_bcast_close(b);
   while (!eddy__list_empty(&b->subs))
     eddy_sub_unsubscribe(eddy__container_of(b->subs.next, eddy_sub, link));
-  eddy__free(b->ring);
-  eddy__free(b);
+  if (b->waking) b->freed = 1; /* the last publisher out frees it */
+  else bcast_release(b);
 }
 
 EDDY_API size_t eddy_bcast_subscribers(const eddy_bcast *b) { return b ? b->nsubs : 0; }
@@ -183,7 +193,12 @@ EDDY_API int eddy_bcast_publish(eddy_bcast *b, const void *item,
     eddy__wait w;
     eddy__wait_init(&w, t);
     eddy__list_push_back(&b->space, &w.node);
+    b->waking++;
     r = eddy__park(&w, deadline, "publish", __builtin_return_address(0));
+    if (--b->waking == 0 && b->freed) {
+      bcast_release(b);
+      return r ? r : EDDY_ECLOSED;
+    }
     if (r) return r;
   }
   if (!b->nsubs) return 0; /* nobody to see it */
