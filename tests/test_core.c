@@ -320,6 +320,35 @@ TEST(deadlock_is_reported_and_cancelled) {
   ASSERT_RC(eddy_run(deadlock_main, NULL), 0);
 }
 
+/* A deadlock the cancellation cannot undo (the waiter is shielded) stops
+ * the program with a message instead of reporting it forever. */
+static int shielded_waiter(void *arg) {
+  eddy_scope s;
+  ASSERT_RC(eddy_scope_enter(&s, EDDY_FOREVER, EDDY_SCOPE_SHIELD), 0);
+  int r = eddy_event_wait(arg);
+  eddy_scope_exit(&s);
+  return r;
+}
+static int shielded_deadlock_main(void *arg) {
+  (void)arg;
+  static eddy_event e;
+  eddy_event_init(&e);
+  eddy_spawn(NULL, shielded_waiter, &e);
+  eddy_yield();
+  return 0; /* the shielded task waits on; nothing can set the event */
+}
+static void shielded_deadlock_child(void *arg) {
+  (void)arg;
+  eddy_run(shielded_deadlock_main, NULL);
+}
+TEST(deadlock_nothing_can_cancel_stops_with_message) {
+  char buf[16384];
+  int st = run_in_child(shielded_deadlock_child, NULL, buf, sizeof buf);
+  ASSERT(WIFSIGNALED(st));
+  ASSERT_EQ(WTERMSIG(st), SIGABRT);
+  ASSERT(strstr(buf, "no blocked task can be cancelled") != NULL);
+}
+
 TEST(strerror_and_names) {
   ASSERT_STR(eddy_strerror(-ECANCELED), "operation cancelled");
   ASSERT_STR(eddy_strerror(-ETIMEDOUT), "deadline reached");

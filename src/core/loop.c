@@ -193,6 +193,17 @@ static void run_loop(eddy_loop *loop) {
             continue;
           }
           report_deadlock(loop);
+          if (eddy__list_empty(&loop->runq)) {
+            /* The cancellation reached no task: each waits where it
+             * cannot (inside a shield, or in a wait that cannot be
+             * interrupted), so nothing will ever run again. Looping would
+             * hang the program; stop it, as a returned-with-open-scope
+             * task does, with the dump above saying who waits where. */
+            fprintf(stderr, "eddy: deadlock: no blocked task can be cancelled (each waits "
+                            "inside a shield or where a cancellation cannot reach); "
+                            "stopping\n");
+            abort();
+          }
           continue;
         }
       } else {
