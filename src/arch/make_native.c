@@ -15,8 +15,8 @@ const char eddy__ctx_impl[] = "x86_64";
 void *eddy__ctx_make(void *stack_lo, void *stack_hi, eddy__entry_fn entry) {
   (void)stack_lo;
   uintptr_t top = (uintptr_t)stack_hi & ~(uintptr_t)15;
-  /* 16 bytes FP control, 6 registers, resume address; after the switch
-   * pops them rsp = top - 16, 16-byte aligned as at a call site. */
+  /* 16 bytes FP control, 6 registers, resume address; eddy__ctx_start
+   * moves rsp past them to top - 16, 16-byte aligned as at a call site. */
   uint64_t *sp = (uint64_t *)(top - 88);
   uint32_t mxcsr;
   uint16_t fcw;
@@ -29,7 +29,7 @@ void *eddy__ctx_make(void *stack_lo, void *stack_hi, eddy__entry_fn entry) {
   sp[3] = 0;                            /* r13 */
   sp[4] = 0;                            /* r14 */
   sp[5] = 0;                            /* r15 */
-  sp[6] = (uint64_t)(uintptr_t)entry;   /* rbx: called by eddy__ctx_start */
+  sp[6] = (uint64_t)(uintptr_t)entry;   /* rbx slot: eddy__ctx_start reads it */
   sp[7] = 0;                            /* rbp: end of the frame chain */
   sp[8] = (uint64_t)(uintptr_t)eddy__ctx_start;
   return sp;
