@@ -28,8 +28,88 @@ static int copy_out(const struct sockaddr *sa, socklen_t len, int port,
 
 #ifdef EDDY_HAVE_CARES
 #include <ares.h>
+#include <pthread.h>
+#include <stdlib.h>
 
 EDDY_API const char *eddy_dns_backend(void) { return "c-ares"; }
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+static int lib_status;
+static void lib_init(void) { lib_status = ares_library_init(ARES_LIB_INIT_ALL); }
+
+/* eddy_dns_set_servers' list, copied by each query as it starts. */
+static pthread_mutex_t servers_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *servers_csv;
+
+/* Point a fresh channel at the configured servers, if any. */
+static int apply_servers(ares_channel ch) {
+  int st = ARES_SUCCESS;
+  pthread_mutex_lock(&servers_lock);
+  if (servers_csv) st = ares_set_servers_ports_csv(ch, servers_csv);
+  pthread_mutex_unlock(&servers_lock);
+  return st;
+}
+
+/* Every port in a server list is 1..65535: c-ares 1.18 takes
+ * "127.0.0.1:99999" and wraps the port. An entry's port follows "]:" of a
+ * bracketed address, or its only colon. */
+static int ports_valid(const char *csv) {
+  for (const char *p = csv; *p;) {
+    const char *end = strchr(p, ',');
+    if (!end) end = p + strlen(p);
+    const char *port = NULL;
+    if (*p == '[') {
+      const char *rb = memchr(p, ']', (size_t)(end - p));
+      if (!rb) return 0;
+      if (rb + 1 < end) {
+        if (rb[1] != ':') return 0;
+        port = rb + 2;
+      }
+    } else {
+      const char *c = memchr(p, ':', (size_t)(end - p));
+      if (c && !memchr(c + 1, ':', (size_t)(end - c - 1))) port = c + 1;
+    }
+    if (port) {
+      long v = 0;
+      if (port == end) return 0;
+      for (const char *d = port; d < end; d++) {
+        if (*d < '0' || *d > '9') return 0;
+        v = v * 10 + (*d - '0');
+        if (v > 65535) return 0;
+      }
+      if (v == 0) return 0;
+    }
+    p = *end ? end + 1 : end;
+  }
+  return 1;
+}
+
+EDDY_API int eddy_dns_set_servers(const char *servers) {
+  pthread_once(&lib_once, lib_init);
+  if (lib_status != ARES_SUCCESS) return -ENOMEM;
+  char *copy = NULL;
+  if (servers) {
+    if (!*servers || !ports_valid(servers)) return -EINVAL;
+    /* parse it now, on a channel of its own, so a bad list fails here
+     * and not in every later query */
+    ares_channel probe;
+    struct ares_options opts;
+    memset(&opts, 0, sizeof opts);
+    if (ares_init_options(&probe, &opts, 0) != ARES_SUCCESS) return -ENOMEM;
+    int st = ares_set_servers_ports_csv(probe, servers);
+    ares_destroy(probe);
+    if (st == ARES_ENOMEM) return -ENOMEM;
+    if (st != ARES_SUCCESS) return -EINVAL;
+    copy = strdup(servers);
+    if (!copy) return -ENOMEM;
+  }
+  pthread_mutex_lock(&servers_lock);
+  char *old = servers_csv;
+  servers_csv = copy;
+  pthread_mutex_unlock(&servers_lock);
+  free(old);
+  return 0;
+}
 
 typedef struct query {
   int epfd;
@@ -76,10 +156,6 @@ static void on_result(void *arg, int status, int timeouts, struct ares_addrinfo 
   if (res) ares_freeaddrinfo(res);
 }
 
-static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
-static int lib_status;
-static void lib_init(void) { lib_status = ares_library_init(ARES_LIB_INIT_ALL); }
-
 static int resolve_cares(const char *host, int port, int family, eddy_addr *out,
                          int max, eddy_time_t deadline) {
   pthread_once(&lib_once, lib_init);
@@ -97,12 +173,22 @@ static int resolve_cares(const char *host, int port, int family, eddy_addr *out,
     close(q.epfd);
     return map_status(st);
   }
+  st = apply_servers(ch);
+  if (st != ARES_SUCCESS) {
+    ares_destroy(ch);
+    close(q.epfd);
+    return map_status(st);
+  }
   struct ares_addrinfo_hints hints;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = family;
   hints.ai_socktype = SOCK_STREAM;
   ares_getaddrinfo(ch, host, NULL, &hints, on_result, &q);
-  int r = 0;
+  /* stop: why the wait below gave up on the query (cancelled, our deadline
+   * passed, or an error of the wait itself); 0 while c-ares decides. A
+   * wait that ends at one of c-ares' own timeouts is not a reason: the
+   * reply may be readable by then, and the query's status is what counts. */
+  int r, stop = 0;
   while (!q.done) {
     struct timeval tv, *tvp = ares_timeout(ch, NULL, &tv);
     eddy_time_t until = deadline;
@@ -112,12 +198,10 @@ static int resolve_cares(const char *host, int port, int family, eddy_addr *out,
       if (t < until) until = t;
     }
     r = eddy_wait_fd(q.epfd, EDDY_READABLE, until);
-    if (r == -ECANCELED || (r == -ETIMEDOUT && eddy_now() >= deadline)) {
+    if (r == -ETIMEDOUT && eddy_now() < deadline) r = 0; /* c-ares' timeout */
+    if (r < 0) {
+      stop = r;
       ares_cancel(ch); /* runs on_result with ARES_ECANCELLED */
-      break;
-    }
-    if (r < 0 && r != -ETIMEDOUT) {
-      ares_cancel(ch);
       break;
     }
     struct epoll_event evs[8];
@@ -132,13 +216,50 @@ static int resolve_cares(const char *host, int port, int family, eddy_addr *out,
   }
   ares_destroy(ch);
   close(q.epfd);
-  if (r == -ECANCELED || r == -ETIMEDOUT) return r < 0 && !q.n ? r : q.n;
-  if (r < 0) return r;
+  if (stop) return stop;
   if (q.status) return q.status;
   return q.n ? q.n : -ENOENT;
 }
 #else
 EDDY_API const char *eddy_dns_backend(void) { return "thread pool"; }
+/* Every port in a server list is 1..65535: c-ares 1.18 takes
+ * "127.0.0.1:99999" and wraps the port. An entry's port follows "]:" of a
+ * bracketed address, or its only colon. */
+static int ports_valid(const char *csv) {
+  for (const char *p = csv; *p;) {
+    const char *end = strchr(p, ',');
+    if (!end) end = p + strlen(p);
+    const char *port = NULL;
+    if (*p == '[') {
+      const char *rb = memchr(p, ']', (size_t)(end - p));
+      if (!rb) return 0;
+      if (rb + 1 < end) {
+        if (rb[1] != ':') return 0;
+        port = rb + 2;
+      }
+    } else {
+      const char *c = memchr(p, ':', (size_t)(end - p));
+      if (c && !memchr(c + 1, ':', (size_t)(end - c - 1))) port = c + 1;
+    }
+    if (port) {
+      long v = 0;
+      if (port == end) return 0;
+      for (const char *d = port; d < end; d++) {
+        if (*d < '0' || *d > '9') return 0;
+        v = v * 10 + (*d - '0');
+        if (v > 65535) return 0;
+      }
+      if (v == 0) return 0;
+    }
+    p = *end ? end + 1 : end;
+  }
+  return 1;
+}
+
+EDDY_API int eddy_dns_set_servers(const char *servers) {
+  (void)servers;
+  return -ENOTSUP;
+}
 #endif
 
 /* ---- getaddrinfo on the thread pool (no c-ares) */
