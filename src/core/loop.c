@@ -229,6 +229,7 @@ static int loop_init(eddy_loop *loop, const eddy_loop_opts *o) {
   loop->grace = o && o->grace ? o->grace : EDDY_GRACE_DEFAULT;
   loop->virtual_clock = o ? o->virtual_clock : 0;
   loop->fp_env_per_task = o ? o->fp_env_per_task != 0 : 0;
+  loop->fast_limit = loop->fp_env_per_task ? 0 : EDDY__POLL_EVERY;
   loop->stack_guard = o ? o->stack_guard : 0;
   loop->evfd = -1;
   loop->epfd = -1;
