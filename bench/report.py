@@ -492,7 +492,11 @@ METHOD = """\
   Tokio) runs from a fresh copy of its file in each repetition: identical
   copies of one binary differ by up to 7 % here on the micro entries (each
   copy's code lands at other physical addresses), so the median spans that
-  too.
+  too. The network families run once and repeat inside: each server is
+  measured in rounds that go round all the servers in turn, 3 per entry
+  (`echo_64x64`: 5, because loopback here flips between a fast and a slow
+  regime for seconds at a time), and redis-benchmark 5 times per server;
+  their median is over those rounds (n = 1 for the one run).
 * **vs eddy**: for times and sizes (ns, B) peer / eddy, for throughputs
   (ops/s, req/s) eddy / peer: **above 1, eddy is better by that factor**;
   below 1, the peer is.
