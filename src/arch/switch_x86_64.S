@@ -7,7 +7,7 @@
  * pointer to the frame, loads rbp from it and jumps to the resume address,
  * and the code there restores the rest of what its suspend saved. Here
  * that is every other callee-saved register and the return to this
- * function's caller; the inline switch restores nothing more, so a context
+ * function's caller; the inline switch restores rbx alone, so a context
  * saved by either switch can be resumed by the other.
  *
  *   eddy__transfer eddy__ctx_switch(void *to, void *data)

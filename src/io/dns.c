@@ -222,39 +222,6 @@ static int resolve_cares(const char *host, int port, int family, eddy_addr *out,
 }
 #else
 EDDY_API const char *eddy_dns_backend(void) { return "thread pool"; }
-/* Every port in a server list is 1..65535: c-ares 1.18 takes
- * "127.0.0.1:99999" and wraps the port. An entry's port follows "]:" of a
- * bracketed address, or its only colon. */
-static int ports_valid(const char *csv) {
-  for (const char *p = csv; *p;) {
-    const char *end = strchr(p, ',');
-    if (!end) end = p + strlen(p);
-    const char *port = NULL;
-    if (*p == '[') {
-      const char *rb = memchr(p, ']', (size_t)(end - p));
-      if (!rb) return 0;
-      if (rb + 1 < end) {
-        if (rb[1] != ':') return 0;
-        port = rb + 2;
-      }
-    } else {
-      const char *c = memchr(p, ':', (size_t)(end - p));
-      if (c && !memchr(c + 1, ':', (size_t)(end - c - 1))) port = c + 1;
-    }
-    if (port) {
-      long v = 0;
-      if (port == end) return 0;
-      for (const char *d = port; d < end; d++) {
-        if (*d < '0' || *d > '9') return 0;
-        v = v * 10 + (*d - '0');
-        if (v > 65535) return 0;
-      }
-      if (v == 0) return 0;
-    }
-    p = *end ? end + 1 : end;
-  }
-  return 1;
-}
 
 EDDY_API int eddy_dns_set_servers(const char *servers) {
   (void)servers;
