@@ -160,6 +160,7 @@ TEST(set_servers_takes_a_list_and_rejects_what_does_not_parse) {
   ASSERT_RC(eddy_dns_set_servers("127.0.0.1:53x"), -EINVAL);
   ASSERT_RC(eddy_dns_set_servers("[::1]53"), -EINVAL);
   ASSERT_RC(eddy_dns_set_servers("[::1:53"), -EINVAL);
+  ASSERT_EQ(eddy_dns_set_servers("2001:db8::1"), 0); /* bare IPv6, no port */
   ASSERT_EQ(eddy_dns_set_servers("127.0.0.1:5300,[::1]:53"), 0);
   ASSERT_EQ(eddy_dns_set_servers(NULL), 0);
 }

@@ -25,7 +25,8 @@ EDDY_API int eddy_dns_resolve(const char *host, int port, int family,
 EDDY_API const char *eddy_dns_backend(void); /* "c-ares" or "thread pool" */
 /* The name servers every later query of the process asks, instead of the
  * system's (/etc/resolv.conf): a comma-separated list of addresses, each
- * with an optional port ("192.0.2.1,[2001:db8::1]:5353,127.0.0.1:5300").
+ * with an optional port; an IPv6 address with a port goes in brackets, one
+ * without stays bare ("192.0.2.1,127.0.0.1:5300,2001:db8::1,[::1]:5353").
  * NULL goes back to the system's. 0, -EINVAL (a list that does not parse,
  * or an empty one), -ENOMEM, or -ENOTSUP without c-ares (getaddrinfo
  * always asks the system's). Thread-safe; a query already running keeps
