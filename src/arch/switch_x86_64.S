@@ -4,11 +4,11 @@
  * control word, [16..56] r12, r13, r14, r15, rbx, rbp, [64] the resume
  * address (the protocol is spelled out in eddy/inline_switch.h, whose
  * inline switch shares it). The resumer only jumps: it sets the stack
- * pointer to the frame, loads rbp from it and jumps to the resume address,
- * and the code there restores the rest of what its suspend saved. Here
- * that is every other callee-saved register and the return to this
- * function's caller; the inline switch restores rbx alone, so a context
- * saved by either switch can be resumed by the other.
+ * pointer to the frame, loads rbx and rbp from it and jumps to the resume
+ * address, and the code there restores the rest of what its suspend saved.
+ * Here that is r12-r15 and the return to this function's caller; the
+ * inline switch restores nothing more, so a context saved by either switch
+ * can be resumed by the other.
  *
  *   eddy__transfer eddy__ctx_switch(void *to, void *data)
  *     rdi = to, rsi = data; returns {from in rax, data in rdx}.
@@ -50,6 +50,7 @@
         fldcw   12(%rdi)
         .endif
         movq    56(%rdi), %rbp
+        movq    48(%rdi), %rbx
         movq    %rdi, %rsp              /* become the target */
         movq    %rsi, %rdx              /* data */
         jmp     *64(%rsp)               /* at its resume address */
@@ -58,9 +59,9 @@
         movq    24(%rsp), %r13
         movq    32(%rsp), %r14
         movq    40(%rsp), %r15
-        movq    48(%rsp), %rbx
         movq    72(%rsp), %r8           /* our return address */
         leaq    80(%rsp), %rsp
+        .cfi_adjust_cfa_offset -80
         jmp     *%r8
         .cfi_endproc
         .size   \name, .-\name
@@ -74,7 +75,7 @@
 
 /* First code run on a new stack, as the resume address of the frame
  * eddy__ctx_make built (rsp = that frame): the entry function is in its
- * rbx slot; rax/rdx hold the transfer. */
+ * rbx slot, which the resumer has loaded; rax/rdx hold the transfer. */
         .globl  eddy__ctx_start
         .hidden eddy__ctx_start
         .type   eddy__ctx_start, @function
@@ -82,7 +83,6 @@
 eddy__ctx_start:
         .cfi_startproc
         .cfi_undefined rip              /* outermost frame for unwinders */
-        movq    48(%rsp), %rbx
         leaq    72(%rsp), %rsp          /* 16-byte aligned, as at a call */
         movq    %rax, %rdi
         movq    %rdx, %rsi
