@@ -135,6 +135,12 @@ static void fake_dns_stop(fake_dns *d) {
   pthread_join(d->th, NULL);
   close(d->fd);
 }
+/* Run main_fn as a loop's main task against the server d describes. */
+static void run_against(fake_dns *d, eddy_task_fn main_fn) {
+  fake_dns_start(d);
+  ASSERT_EQ(eddy_run(main_fn, NULL), 0);
+  fake_dns_stop(d);
+}
 static int have_cares(void) { return strcmp(eddy_dns_backend(), "c-ares") == 0; }
 /* The tests against the test's own server need c-ares (getaddrinfo asks
  * the system's servers). CI runs them in every build made with c-ares;
@@ -179,9 +185,7 @@ static int answered_main(void *arg) {
 TEST(set_servers_sends_queries_there) {
   NEEDS_CARES();
   fake_dns d = {0};
-  fake_dns_start(&d);
-  ASSERT_EQ(eddy_run(answered_main, NULL), 0);
-  fake_dns_stop(&d);
+  run_against(&d, answered_main);
   ASSERT(d.queries >= 2);
 }
 
@@ -229,9 +233,7 @@ static int late_reply_main(void *arg) {
 TEST(reply_read_after_a_try_timed_out_reports_the_reply) {
   NEEDS_CARES();
   fake_dns d = {.first_delay_ms = 1700};
-  fake_dns_start(&d);
-  ASSERT_EQ(eddy_run(late_reply_main, NULL), 0);
-  fake_dns_stop(&d);
+  run_against(&d, late_reply_main);
 }
 
 /* A server that never answers: the query ends at its own deadline with
@@ -249,9 +251,7 @@ static int deadline_main(void *arg) {
 TEST(unanswered_query_ends_at_its_deadline) {
   NEEDS_CARES();
   fake_dns d = {.silent = 1};
-  fake_dns_start(&d);
-  ASSERT_EQ(eddy_run(deadline_main, NULL), 0);
-  fake_dns_stop(&d);
+  run_against(&d, deadline_main);
   ASSERT(d.queries >= 1);
 }
 
@@ -277,7 +277,5 @@ static int cancel_unanswered_main(void *arg) {
 TEST(unanswered_query_cancelled_ends_at_once) {
   NEEDS_CARES();
   fake_dns d = {.silent = 1};
-  fake_dns_start(&d);
-  ASSERT_EQ(eddy_run(cancel_unanswered_main, NULL), 0);
-  fake_dns_stop(&d);
+  run_against(&d, cancel_unanswered_main);
 }
