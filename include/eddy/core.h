@@ -65,6 +65,16 @@ typedef struct eddy_loop_opts {
                               * 0 = EDDY_RECV_BUFFER_SIZE_DEFAULT. The ring's
                               * memory is reserved at start and touched only
                               * as data arrives */
+  eddy_time_t stack_release_delay; /* a finished task's stack goes back to
+                           * a pool; beyond the 1024 kept warm, the loop
+                           * gives its pages back to the system when it is
+                           * about to sleep, or at the latest this long (ns)
+                           * after the first such stack was freed, so that a
+                           * burst of exits makes no system call and a burst
+                           * of spawns soon after finds its pages (see
+                           * docs/runtime.md, "Stacks"). 0 =
+                           * EDDY_STACK_RELEASE_DELAY_DEFAULT; < 0: at once,
+                           * one madvise per 256 freed stacks */
 } eddy_loop_opts;
 
 #define EDDY_RECV_BUFFERS_DEFAULT 256u
@@ -78,6 +88,7 @@ typedef struct eddy_loop_opts {
 enum { EDDY_BACKEND_AUTO = 0, EDDY_BACKEND_EPOLL = 1, EDDY_BACKEND_IO_URING = 2 };
 
 #define EDDY_STACK_DEFAULT ((size_t)64 * 1024)
+#define EDDY_STACK_RELEASE_DELAY_DEFAULT EDDY_SEC(1)
 #define EDDY_STACK_MIN ((size_t)16 * 1024)
 #define EDDY_STACK_MAX ((size_t)256 * 1024 * 1024)
 #define EDDY_GRACE_DEFAULT EDDY_SEC(5)

@@ -47,6 +47,9 @@ typedef struct eddy__stack {
 int eddy__stack_get(eddy_loop *loop, size_t size, eddy__stack *out);
 void eddy__stack_put(eddy_loop *loop, eddy__stack *st);
 void eddy__stacks_destroy(eddy_loop *loop);
+/* Give back the pages of freed stacks still pending (see stack.c), from
+ * up to `max_slabs` slabs; 1 when some remain pending. */
+int eddy__stacks_release(eddy_loop *loop, size_t max_slabs);
 /* Which task (if any) has its guard page at addr: for the overflow report. */
 size_t eddy__stack_guard_size(void);
 
@@ -206,6 +209,9 @@ struct eddy_loop {
   eddy_time_t grace;
   int stack_guard;
   struct eddy__pool *pools;
+  size_t stack_pending;             /* freed stacks whose pages are kept */
+  eddy_time_t stack_pending_since;  /* when the first of them was freed */
+  eddy_time_t stack_release_delay;  /* < 0: release in rounds at once */
   /* ASan: the scheduler's (native) stack */
   const void *native_lo;
   size_t native_size;

@@ -211,6 +211,14 @@ static void run_loop(eddy_loop *loop) {
         if (timeout < 0) timeout = 0;
       }
     }
+    /* Freed stacks' pages go back when the loop is about to sleep, or
+     * once they have waited long enough in a loop that never does; a
+     * bounded share per turn (16 slabs: 4096 stacks, ~1 ms), so a large
+     * release does not hold up I/O and timers. */
+    if (unlikely(loop->stack_pending) &&
+        (timeout != 0 || eddy_now() - loop->stack_pending_since >= loop->stack_release_delay) &&
+        eddy__stacks_release(loop, 16))
+      timeout = 0;
     eddy__poller_poll(loop, timeout);
     loop->turn_ended = 0; /* a new turn */
   }
@@ -231,6 +239,8 @@ static int loop_init(eddy_loop *loop, const eddy_loop_opts *o) {
   loop->fp_env_per_task = o ? o->fp_env_per_task != 0 : 0;
   loop->fast_limit = loop->fp_env_per_task ? 0 : EDDY__POLL_EVERY;
   loop->stack_guard = o ? o->stack_guard : 0;
+  loop->stack_release_delay = o && o->stack_release_delay ? o->stack_release_delay
+                                                          : EDDY_STACK_RELEASE_DELAY_DEFAULT;
   loop->evfd = -1;
   loop->epfd = -1;
   loop->sub_tail = &loop->sub_head;
