@@ -130,7 +130,7 @@ declare -A cmd=(
   [uvloop]="/usr/bin/python3 $root/bench/peers/py_bench.py uvloop"
 )
 declare -A guess=([eddy]=40 [floor]=1 [boost]=2 [go]=20 [tokio]=20 [node]=40 [asyncio]=60 [uvloop]=40
-  [callgrind]=10 [net]=120 [redis]=120 [fanout]=120)
+  [callgrind]=10 [net]=120 [redis]=200 [fanout]=120)
 if [ $quick = 1 ]; then for k in "${!guess[@]}"; do guess[$k]=2; done; guess[net]=30 guess[redis]=30 guess[fanout]=30; fi
 durations=$out/durations-$mode.txt
 declare -A took

@@ -6,7 +6,7 @@
 # 20 us before sleeping), redis-lite with --busy-poll-us 0 (eddy-nopoll)
 # and redis-server (redis, with --save '' and --appendonly no, so no server
 # touches the disk), all pinned to CPU 0, redis-benchmark pinned to CPU 1:
-# `-t <test> -n N -c 50 -q --csv`, plain and with -P 16. The runs alternate
+# `-t <test> -n N -c 50 -q --csv`, plain and with -P 16 (10 N: see np below). The runs alternate
 # between the servers (eddy, eddy-nopoll, redis, eddy...) so that a
 # neighbour's load drifting over time does not favour one of them.
 # Prints, per test (ping_inline, ping_mbulk, set, get, each also _p16):
@@ -24,13 +24,18 @@ export LC_ALL=C # bash's `time` prints decimals the locale's way; awk reads C's
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$root/build/examples/redis-lite/redis-lite
 n=${REDIS_BENCH_N:-200000}
+# pipelined runs send 10x as many: 200k requests at -P 16 take ~0.13 s,
+# short enough for run-to-run noise to decide which server looks ahead
+# (one run to the next varied 1.44M-1.85M requests/s against one server);
+# 2M take ~1.3 s and vary by under 1 %
+np=$((n * 10))
 # 5 repetitions: redis-benchmark, at its core's limit against every
 # server, varies by up to 20 % from run to run against one server; the
 # median of 3 was left to chance
 reps=${REDIS_BENCH_REPS:-5}
 while [ $# -gt 0 ]; do
   case $1 in
-    --quick) n=2000; reps=1 ;;
+    --quick) n=2000; np=2000; reps=1 ;;
     --redis-lite) bin=${2:?--redis-lite needs a path}; shift ;;
     -h|--help) sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//p}' "$0"; exit 0 ;;
     *) echo "usage: $0 [--quick] [--redis-lite PATH]" >&2; exit 2 ;;
@@ -96,8 +101,8 @@ res=$tmp/results
 : >"$res"
 failed=0
 one_run() { # runtime port pid test pipeline
-  local rt=$1 port=$2 pid=$3 t=$4 p=$5 suffix=""
-  [ "$p" -gt 1 ] && suffix=_p$p
+  local rt=$1 port=$2 pid=$3 t=$4 p=$5 suffix="" n=$n
+  [ "$p" -gt 1 ] && suffix=_p$p n=$np
   local c0 c1 out
   c0=$(cpu_ticks "$pid")
   # bash's own `time` gives the load generator's CPU beside its wall time
