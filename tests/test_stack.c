@@ -273,3 +273,114 @@ TEST(stack_release_at_once_when_the_delay_is_negative) {
   eddy_loop_opts o = {.stack_release_delay = -1};
   ASSERT_EQ(eddy_run_opts(release_at_once_main, NULL, &o), 0);
 }
+
+/* A negative delay gives pages back in rounds of 256 freed stacks, not at
+ * every turn of a busy loop (one madvise per stack is what the rounds
+ * save); what is left of a round goes back when the loop sleeps. */
+#define FEW 200L /* freed beyond the warm ones: less than a round */
+static int release_rounds_main(void *arg) {
+  (void)arg;
+  long peak = burst(1024 + FEW);
+  ASSERT(peak > 0);
+  for (int i = 0; i < 8 * 1024; i++) eddy_yield(); /* turns, never a sleep */
+  long kept = rss_kib();
+  eddy_sleep(EDDY_MSEC(20));
+  long after = rss_kib();
+  fprintf(stderr, "%ld KiB at the peak, %ld KiB after busy turns, %ld after a sleep\n", peak, kept,
+          after);
+  ASSERT(peak - kept < FEW * 10); /* less than a round: still pending */
+  ASSERT(kept - after >= FEW * 40); /* the loop slept: given back */
+  return 0;
+}
+TEST(stack_release_at_once_gives_back_in_rounds_not_every_turn) {
+  eddy_loop_opts o = {.stack_release_delay = -1};
+  ASSERT_EQ(eddy_run_opts(release_rounds_main, NULL, &o), 0);
+}
+
+/* Whatever the delay, a stack in use is never given back: tasks of two
+ * stack sizes and generators write a pattern into their stacks, then
+ * yield, sleep, spawn and join while others finish and the loop releases
+ * pending stacks (1 ns: at every turn; < 0: in rounds as stacks are
+ * freed; the default: when the loop sleeps). A released live stack reads
+ * back zeros (or takes its control block with it and crashes). */
+static unsigned long long live_rng = 88172645463325252ULL;
+static long live_bad, live_done;
+static unsigned live_rnd(unsigned n) {
+  live_rng ^= live_rng << 13;
+  live_rng ^= live_rng >> 7;
+  live_rng ^= live_rng << 17;
+  return (unsigned)(live_rng % n);
+}
+static void pattern_fill(volatile unsigned char *b, size_t n, unsigned k) {
+  for (size_t i = 0; i < n; i += 64) b[i] = (unsigned char)(k + i / 64 + 1);
+}
+static int pattern_ok(volatile unsigned char *b, size_t n, unsigned k) {
+  for (size_t i = 0; i < n; i += 64)
+    if (b[i] != (unsigned char)(k + i / 64 + 1)) return 0;
+  return 1;
+}
+static int live_gen(eddy_gen *g, void *arg) {
+  unsigned k = (unsigned)(uintptr_t)arg;
+  volatile unsigned char buf[6000];
+  pattern_fill(buf, sizeof buf, k);
+  for (int i = 0; i < 3; i++) {
+    if (eddy_gen_yield(g, &i)) break;
+    if (!pattern_ok(buf, sizeof buf, k)) live_bad++;
+  }
+  if (!pattern_ok(buf, sizeof buf, k)) live_bad++;
+  return 0;
+}
+static int live_task(void *arg) {
+  unsigned k = (unsigned)(uintptr_t)arg;
+  volatile unsigned char buf[12000];
+  pattern_fill(buf, sizeof buf, k);
+  for (int s = (int)live_rnd(5); s > 0; s--) {
+    switch (live_rnd(4)) {
+    case 0: eddy_yield(); break;
+    case 1: eddy_sleep(EDDY_USEC(live_rnd(2000))); break;
+    case 2: {
+      eddy_iter *it = eddy_gen_new(live_gen, (void *)(uintptr_t)(k * 7), sizeof(int));
+      int x;
+      for (int i = (int)live_rnd(5); i > 0 && eddy_iter_next(it, &x) == 0; i--) eddy_yield();
+      eddy_gen_free(it);
+      break;
+    }
+    default: {
+      eddy_spawn_opts o = {.stack_size = 32 * 1024};
+      eddy_task *t;
+      if (eddy_spawn_ex(&t, live_task, (void *)(uintptr_t)(k + 1), &o) != 0) live_bad++;
+      else if (live_rnd(2)) eddy_join(t, NULL);
+      else eddy_detach(t);
+    }
+    }
+    if (!pattern_ok(buf, sizeof buf, k)) live_bad++;
+  }
+  if (!pattern_ok(buf, sizeof buf, k)) live_bad++;
+  live_done++;
+  return 0;
+}
+static int live_main(void *arg) {
+  (void)arg;
+  for (int round = 0; round < 12; round++) {
+    for (unsigned n = live_rnd(3000); n > 0; n--) {
+      eddy_spawn_opts o = {.stack_size = live_rnd(3) ? 0 : 32 * 1024};
+      ASSERT_RC(eddy_spawn_ex(NULL, live_task, (void *)(uintptr_t)live_rnd(1000), &o), 0);
+    }
+    if (live_rnd(2)) eddy_sleep(EDDY_MSEC(live_rnd(3)));
+    else
+      for (int i = (int)live_rnd(3000); i > 0; i--) eddy_yield();
+  }
+  return 0;
+}
+TEST(stack_release_never_gives_back_a_stack_in_use) {
+  eddy_time_t delays[] = {1, -1, 0};
+  for (int d = 0; d < 3; d++) {
+    eddy_loop_opts o = {.stack_release_delay = delays[d]};
+    live_bad = live_done = 0;
+    ASSERT_EQ(eddy_run_opts(live_main, NULL, &o), 0);
+    fprintf(stderr, "delay %lld: %ld tasks, %ld damaged\n", (long long)delays[d], live_done,
+            live_bad);
+    ASSERT(live_done > 5000); /* well past the 1024 warm stacks, many times */
+    ASSERT_EQ(live_bad, 0);
+  }
+}

@@ -74,7 +74,8 @@ typedef struct eddy_loop_opts {
                            * of spawns soon after finds its pages (see
                            * docs/runtime.md, "Stacks"). 0 =
                            * EDDY_STACK_RELEASE_DELAY_DEFAULT; < 0: at once,
-                           * one madvise per 256 freed stacks */
+                           * one madvise per 256 freed stacks (the rest of
+                           * a round when the loop sleeps) */
 } eddy_loop_opts;
 
 #define EDDY_RECV_BUFFERS_DEFAULT 256u

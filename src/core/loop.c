@@ -214,9 +214,13 @@ static void run_loop(eddy_loop *loop) {
     /* Freed stacks' pages go back when the loop is about to sleep, or
      * once they have waited long enough in a loop that never does; a
      * bounded share per turn (16 slabs: 4096 stacks, ~1 ms), so a large
-     * release does not hold up I/O and timers. */
+     * release does not hold up I/O and timers. A negative delay releases
+     * in rounds of 256 as stacks are freed (stack.c): a busy turn leaves
+     * the rest of a round alone, or it would cost a madvise per turn. */
     if (unlikely(loop->stack_pending) &&
-        (timeout != 0 || eddy_now() - loop->stack_pending_since >= loop->stack_release_delay) &&
+        (timeout != 0 ||
+         (loop->stack_release_delay >= 0 &&
+          eddy_now() - loop->stack_pending_since >= loop->stack_release_delay)) &&
         eddy__stacks_release(loop, 16))
       timeout = 0;
     eddy__poller_poll(loop, timeout);
