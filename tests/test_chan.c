@@ -102,6 +102,106 @@ static int r18_main(void *arg) {
 }
 TEST(R18_channel_checkpoint_on_entry) { ASSERT_EQ(eddy_run(r18_main, NULL), 0); }
 
+/* A channel call takes its fast path only while no scope of the loop is
+ * cancelled: leaving one cancelled scope while another still is must not
+ * let a send through, and leaving the last one must bring hand-offs back. */
+static int r18_echo(void *arg) {
+  eddy_chan **pair = arg;
+  int x;
+  while (eddy_chan_recv(pair[0], &x, EDDY_FOREVER) == 0)
+    if (eddy_chan_send(pair[1], &x, EDDY_FOREVER)) break;
+  return 0;
+}
+static int r18_nested_main(void *arg) {
+  (void)arg;
+  eddy_chan *pair[2];
+  ASSERT_RC(eddy_chan_new(&pair[0], sizeof(int), 1, NULL), 0);
+  ASSERT_RC(eddy_chan_new(&pair[1], sizeof(int), 1, NULL), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, r18_echo, pair), 0);
+  ASSERT_RC(eddy_yield(), 0); /* the echo task waits in recv */
+  int x = 5;
+  eddy_scope outer, inner;
+  eddy_scope_enter(&outer, EDDY_FOREVER, 0);
+  eddy_scope_cancel(&outer);
+  eddy_scope_enter(&inner, EDDY_FOREVER, 0);
+  eddy_scope_cancel(&inner);
+  ASSERT_RC(eddy_chan_send(pair[0], &x, EDDY_FOREVER), -ECANCELED);
+  eddy_scope_exit(&inner);
+  ASSERT_RC(eddy_chan_send(pair[0], &x, EDDY_FOREVER), -ECANCELED); /* outer still is */
+  ASSERT_RC(eddy_chan_recv(pair[1], &x, EDDY_FOREVER), -ECANCELED);
+  eddy_scope_exit(&outer);
+  for (int i = 0; i < 3; i++) { /* a receiver waits each time: hand-offs */
+    ASSERT_RC(eddy_chan_send(pair[0], &i, EDDY_FOREVER), 0);
+    ASSERT_RC(eddy_chan_recv(pair[1], &x, EDDY_FOREVER), 0);
+    ASSERT_EQ(x, i);
+  }
+  eddy_chan_close(pair[0]);
+  ASSERT_RC(eddy_join(t, NULL), 0);
+  eddy_chan_free(pair[0]);
+  eddy_chan_free(pair[1]);
+  return 0;
+}
+TEST(R18_channel_cancel_seen_until_the_last_cancelled_scope_exits) {
+  ASSERT_EQ(eddy_run(r18_nested_main, NULL), 0);
+}
+
+/* A wait with a deadline that a hand-off ends early disarms its timer: a
+ * timer left armed would fire during the next wait, which has none, and
+ * end it with -ETIMEDOUT. */
+static int timed_sender(void *arg) {
+  eddy_chan *ch = arg;
+  int v = 1;
+  ASSERT_RC(eddy_chan_send(ch, &v, EDDY_FOREVER), 0); /* to the timed wait */
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(50)), 0);            /* past its deadline */
+  v = 2;
+  ASSERT_RC(eddy_chan_send(ch, &v, EDDY_FOREVER), 0);
+  return 0;
+}
+static int timed_main(void *arg) {
+  (void)arg;
+  eddy_chan *ch;
+  ASSERT_RC(eddy_chan_new(&ch, sizeof(int), 1, NULL), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, timed_sender, ch), 0);
+  int x = 0;
+  ASSERT_RC(eddy_chan_recv(ch, &x, eddy_deadline_in(EDDY_MSEC(10))), 0);
+  ASSERT_EQ(x, 1);
+  ASSERT_RC(eddy_chan_recv(ch, &x, EDDY_FOREVER), 0);
+  ASSERT_EQ(x, 2);
+  ASSERT_RC(eddy_join(t, NULL), 0);
+  eddy_chan_free(ch);
+  return 0;
+}
+TEST(R62_timed_wait_ended_by_a_hand_off_disarms_its_timer) {
+  ASSERT_EQ(eddy_run_opts(timed_main, NULL, &vclock), 0);
+}
+
+/* What a send gets on a channel both closed and without receivers: the
+ * close; and a channel whose last receiver left takes sends again once a
+ * receiver is added. */
+static int refused_main(void *arg) {
+  (void)arg;
+  eddy_chan *ch;
+  int x = 1;
+  ASSERT_RC(eddy_chan_new(&ch, sizeof(int), 2, NULL), 0);
+  eddy_chan_rx_close(ch);
+  ASSERT_RC(eddy_chan_send(ch, &x, EDDY_FOREVER), -EPIPE);
+  ASSERT_RC(eddy_chan_try_send(ch, &x), -EPIPE);
+  eddy_chan_rx_add(ch);
+  ASSERT_RC(eddy_chan_send(ch, &x, EDDY_FOREVER), 0);
+  ASSERT_EQ(eddy_chan_len(ch), 1);
+  eddy_chan_rx_close(ch);
+  eddy_chan_close(ch);
+  ASSERT_RC(eddy_chan_send(ch, &x, EDDY_FOREVER), EDDY_ECLOSED);
+  ASSERT_RC(eddy_chan_try_send(ch, &x), EDDY_ECLOSED);
+  eddy_chan_free(ch);
+  return 0;
+}
+TEST(R60_send_refused_closed_before_no_receivers_and_receivers_come_back) {
+  ASSERT_EQ(eddy_run(refused_main, NULL), 0);
+}
+
 /* ---- conservation: many producers and consumers, random cancellations at
  * every suspension point; every item sent is received exactly once. */
 enum { PRODUCERS = 4, CONSUMERS = 3, PER = 300 };

@@ -41,38 +41,57 @@ EDDY_API int eddy_chan_recv(eddy_chan *ch, void *item, eddy_time_t deadline);
  * function and is resumed in another would otherwise mispredict a return
  * per hand-off, which measured here as a third of a ping-pong round trip.
  * _begin does the transfer, or parks the task in `ticket` (a wait record in
- * the caller's frame) and returns the context to switch to; NULL with *rc
- * set when there is nothing to switch (done, failed, or parked and resumed
- * already: a library whose switch cannot be inlined). eddy__park_end
- * finishes the wait with what the switch returned. */
+ * the caller's frame) and returns the context to switch to; `to` NULL with
+ * `rc` when there is nothing to switch (done, failed, or parked and resumed
+ * already: a library whose switch cannot be inlined). The pair comes back
+ * in two registers, so a transfer that completes at once touches no
+ * memory for its result.
+ *
+ * After the switch, the resumed side stores the context it came from in
+ * the slot the switcher passed (ticket.self: its task's resume slot; see
+ * src/core/task.c) and reads the wait's outcome. The library's wait record
+ * keeps `int result; int flags` at EDDY__TICKET_OUTCOME_OFFSET (checked
+ * where it is defined), so the usual outcome, woken with 0 and no deadline
+ * timer to disarm, is one compare here; anything else (an error, a
+ * cancellation to count, a timer) goes to eddy__park_ticket_finish. */
 typedef struct eddy__park_ticket {
   void *wait[8]; /* the library's wait record */
-  void *self;    /* the parking task, handed over with the switch */
+  void *self;    /* the slot for the context the switch comes back from */
 } eddy__park_ticket;
-EDDY_API void *eddy__chan_send_begin(eddy_chan *ch, const void *item, eddy_time_t deadline,
-                                     eddy__park_ticket *ticket, int *rc);
-EDDY_API void *eddy__chan_recv_begin(eddy_chan *ch, void *item, eddy_time_t deadline,
-                                     eddy__park_ticket *ticket, int *rc);
-EDDY_API int eddy__park_ticket_end(eddy__park_ticket *ticket, void *from_ctx, void *from_data);
+typedef struct eddy__park_step {
+  void *to; /* the context to switch to, or NULL */
+  long rc;  /* the result when `to` is NULL (a long: the pair is two whole registers) */
+} eddy__park_step;
+#define EDDY__TICKET_OUTCOME_OFFSET 24
+EDDY_API eddy__park_step eddy__chan_send_begin(eddy_chan *ch, const void *item,
+                                               eddy_time_t deadline, eddy__park_ticket *ticket);
+EDDY_API eddy__park_step eddy__chan_recv_begin(eddy_chan *ch, void *item, eddy_time_t deadline,
+                                               eddy__park_ticket *ticket);
+EDDY_API int eddy__park_ticket_finish(eddy__park_ticket *ticket);
 #if defined(EDDY__HAVE_INLINE_SWITCH) && !defined(EDDY_BUILDING)
+static inline __attribute__((always_inline)) int eddy__park_ticket_end_inline(eddy__park_ticket *tk,
+                                                                             eddy__transfer tr) {
+  unsigned long long outcome;
+  *(void **)tr.data = tr.ctx;
+  __builtin_memcpy(&outcome, (char *)tk->wait + EDDY__TICKET_OUTCOME_OFFSET, sizeof outcome);
+  /* result 0, flags cancellable only (little-endian, as x86_64 is) */
+  if (__builtin_expect(outcome == 1ull << 32, 1)) return 0;
+  return eddy__park_ticket_finish(tk);
+}
 static inline __attribute__((always_inline)) int eddy__chan_send_inline(eddy_chan *ch,
                                                                         const void *item,
                                                                         eddy_time_t deadline) {
   eddy__park_ticket tk;
-  int rc;
-  void *to = eddy__chan_send_begin(ch, item, deadline, &tk, &rc);
-  if (!to) return rc;
-  eddy__transfer tr = eddy__ctx_switch_inline_nofp(to, tk.self);
-  return eddy__park_ticket_end(&tk, tr.ctx, tr.data);
+  eddy__park_step s = eddy__chan_send_begin(ch, item, deadline, &tk);
+  if (!s.to) return (int)s.rc;
+  return eddy__park_ticket_end_inline(&tk, eddy__ctx_switch_inline_nofp(s.to, tk.self));
 }
 static inline __attribute__((always_inline)) int eddy__chan_recv_inline(eddy_chan *ch, void *item,
                                                                         eddy_time_t deadline) {
   eddy__park_ticket tk;
-  int rc;
-  void *to = eddy__chan_recv_begin(ch, item, deadline, &tk, &rc);
-  if (!to) return rc;
-  eddy__transfer tr = eddy__ctx_switch_inline_nofp(to, tk.self);
-  return eddy__park_ticket_end(&tk, tr.ctx, tr.data);
+  eddy__park_step s = eddy__chan_recv_begin(ch, item, deadline, &tk);
+  if (!s.to) return (int)s.rc;
+  return eddy__park_ticket_end_inline(&tk, eddy__ctx_switch_inline_nofp(s.to, tk.self));
 }
 #define eddy_chan_send(ch, item, deadline) eddy__chan_send_inline((ch), (item), (deadline))
 #define eddy_chan_recv(ch, item, deadline) eddy__chan_recv_inline((ch), (item), (deadline))

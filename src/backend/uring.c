@@ -312,7 +312,7 @@ static int park_op(eddy_task *t, uop *o, eddy_time_t deadline,
       cancel_op(ring_of(loop), o);
       while (!o->done) {
         eddy__wait_init(&o->w, t);
-        o->w.cancellable = 0;
+        o->w.flags = 0;
         eddy__park(&o->w, EDDY_FOREVER, what, pc);
       }
     }
@@ -626,7 +626,7 @@ static void uring_accept_close(eddy_loop *loop, void *state) {
   if (m->armed && t) { /* wait for the kernel to let go of the record */
     eddy__wait w;
     eddy__wait_init(&w, t);
-    w.cancellable = 0;
+    w.flags = 0;
     m->closer = &w;
     loop->nfdwait++;
     eddy__park(&w, EDDY_FOREVER, "accept close", __builtin_return_address(0));

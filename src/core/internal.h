@@ -65,9 +65,18 @@ typedef struct eddy__wait {
   eddy_node node;   /* in the primitive's wait queue, or self-linked */
   eddy_task *task;
   int result;       /* set by whoever wakes the task */
-  int cancellable;  /* 0 inside uninterruptible waits (cond re-lock) */
+  int flags;        /* EDDY__WAIT_*: not CANCELLABLE inside uninterruptible
+                     * waits (cond re-lock) */
   void *data;       /* primitive-specific payload */
 } eddy__wait;
+#define EDDY__WAIT_CANCELLABLE 1
+#define EDDY__WAIT_TIMED 2 /* a timer is armed for the deadline */
+/* A park ticket (eddy/chan.h) is a wait record whose result and flags the
+ * public header reads as one word. */
+_Static_assert(offsetof(eddy__wait, result) == EDDY__TICKET_OUTCOME_OFFSET &&
+                   offsetof(eddy__wait, flags) == EDDY__TICKET_OUTCOME_OFFSET + 4 &&
+                   sizeof(eddy__wait) <= sizeof(((eddy__park_ticket *)0)->wait),
+               "eddy__park_ticket must hold a wait record as eddy/chan.h reads it");
 
 /* eddy_watch.ready: besides EDDY_READABLE/WRITABLE edges, a sticky bit
  * saying the peer hung up or the socket failed (epoll): an end that raises
@@ -228,6 +237,12 @@ struct eddy_loop {
  * (the library is PIC). */
 extern __thread eddy_loop *eddy__loop_tls
     __attribute__((tls_model("initial-exec")));
+/* The same loop while none of its scopes is cancelled (ncancelled 0), else
+ * NULL: the channels' fast paths test both with one load. Kept where
+ * either changes: loop.c (entering and leaving the loop) and scope.c (the
+ * count, which only the thread running the loop changes). */
+extern __thread eddy_loop *eddy__calm_loop_tls
+    __attribute__((tls_model("initial-exec")));
 
 static inline eddy_loop *eddy__loop(void) { return eddy__loop_tls; }
 static inline eddy_task *eddy__self(void) {
@@ -237,17 +252,17 @@ static inline eddy_task *eddy__self(void) {
 
 /* Park the current task until woken: returns w->result, or -ETIMEDOUT when
  * the deadline passes, or -ECANCELED when a scope around it is cancelled
- * (if w->cancellable). The caller has done its checkpoint and linked w into
+ * (if w is cancellable). The caller has done its checkpoint and linked w into
  * its queue (or not, for sleep). */
 int eddy__park(eddy__wait *w, eddy_time_t deadline, const char *what,
                void *pc);
 /* eddy__park in two halves around a switch the caller makes itself (with
- * the no-FP inline switch, passing the parking task as the data): _begin
- * returns the context to switch to, or NULL with *rc set when the park is
- * over already (deadline passed, or done whole in here: a switch that
+ * the no-FP inline switch, passing &task->resume_ctx as the data): _begin
+ * returns the context to switch to, or none with the result when the park
+ * is over already (deadline passed, or done whole in here: a switch that
  * cannot be inlined). _end takes what the switch returned. */
-void *eddy__park_begin(eddy__wait *w, eddy_time_t deadline, const char *what, void *pc,
-                       int *rc);
+eddy__park_step eddy__park_begin(eddy__wait *w, eddy_time_t deadline, const char *what,
+                                 void *pc);
 int eddy__park_end(eddy__wait *w, void *from_ctx, void *from_data);
 
 /* Scope flags private to the core (the public one is EDDY_SCOPE_SHIELD). */
@@ -261,12 +276,13 @@ int eddy__park_end(eddy__wait *w, void *from_ctx, void *from_data);
  * get a copy the compiler unrolls instead of a call. _small says whether
  * it could (the frameless fast paths take no call); _item always copies. */
 static inline int eddy__copy_small(void *dst, const void *src, size_t n) {
-  switch (n) {
-  case 4: memcpy(dst, src, 4); return 1;
-  case 8: memcpy(dst, src, 8); return 1;
-  case 16: memcpy(dst, src, 16); return 1;
-  default: return 0;
-  }
+  /* tested in this order (a switch lets the compiler pick one): pointers
+   * and handles first, then ints, then pairs */
+  if (n == 8) memcpy(dst, src, 8);
+  else if (n == 4) memcpy(dst, src, 4);
+  else if (n == 16) memcpy(dst, src, 16);
+  else return 0;
+  return 1;
 }
 static inline void eddy__copy_item(void *dst, const void *src, size_t n) {
   if (!eddy__copy_small(dst, src, n)) memcpy(dst, src, n);
@@ -339,27 +355,33 @@ static inline void eddy__wait_init(eddy__wait *w, eddy_task *t) {
   eddy__list_init(&w->node);
   w->task = t;
   w->result = 0;
-  w->cancellable = 1;
+  w->flags = EDDY__WAIT_CANCELLABLE;
   w->data = NULL;
 }
 #define EDDY__POLL_EVERY 1024
 /* The common case of eddy__park_begin, inline for the channel's own wait:
  * a wait without deadline, in a loop whose switch the caller inlines,
- * handing the CPU to the next ready task. Returns the context to switch
- * to, or NULL having changed nothing (then eddy__park_begin does it all).
+ * handing the CPU to the next ready task. eddy__park_fast_ok says whether
+ * it applies; eddy__park_fast then parks t on w and returns the context to
+ * switch to (apart, so that the caller's test is the only one: a single
+ * function returning NULL for "not here" made its caller test again).
  * Lean on purpose (ping-pong 14.1 -> 13.8 ns): one compare covers both the
  * poll budget and a loop keeping FP words (fast_limit 0); the next task's
  * run-queue link is not pointed back at itself (nothing reads a link that
  * is off the queue); and there is no test that t itself is next: a task
  * that is running is on no queue (only a parked or yielding task is woken
  * or queued, and a yield does not come here). */
-static inline __attribute__((always_inline)) void *
-eddy__park_begin_fast(eddy__wait *w, eddy_task *t, const char *what, void *pc) {
+static inline __attribute__((always_inline)) int eddy__park_fast_ok(const eddy_loop *loop) {
 #if defined(EDDY__INLINE_SWITCH_USABLE) && !defined(EDDY__ASAN)
-  eddy_loop *loop = t->loop;
+  return likely(loop->runq.next != &loop->runq && loop->since_poll < loop->fast_limit);
+#else
+  (void)loop;
+  return 0;
+#endif
+}
+static inline __attribute__((always_inline)) void *
+eddy__park_fast(eddy_loop *loop, eddy__wait *w, eddy_task *t, const char *what, void *pc) {
   eddy_node *n = loop->runq.next;
-  if (unlikely(n == &loop->runq || loop->since_poll >= loop->fast_limit))
-    return NULL;
   t->wait = w;
   t->wait_what = what;
   t->wait_pc = pc;
@@ -370,10 +392,6 @@ eddy__park_begin_fast(eddy__wait *w, eddy_task *t, const char *what, void *pc) {
   next->state = EDDY__RUNNING;
   loop->current = next;
   return next->resume_ctx;
-#else
-  (void)w, (void)t, (void)what, (void)pc;
-  return NULL;
-#endif
 }
 /* Switch from the current task to the scheduler (the task must already be
  * queued somewhere, or parked). */

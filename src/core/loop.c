@@ -64,7 +64,7 @@ void eddy__group_wait_idle(struct eddy_group *g) {
   while (g->live) {
     eddy__wait w;
     eddy__wait_init(&w, self);
-    w.cancellable = 0;
+    w.flags = 0;
     eddy__list_push_back(&g->idle_waiters, &w.node);
     eddy__park(&w, EDDY_FOREVER, "group", __builtin_return_address(0));
   }
@@ -282,6 +282,7 @@ EDDY_API int eddy_run_opts(eddy_task_fn main_fn, void *arg,
   }
   eddy__overflow_handler_install();
   eddy__loop_tls = loop;
+  eddy__calm_loop_tls = loop->ncancelled ? NULL : loop;
   eddy_task *main_task;
   eddy_spawn_opts so = {.name = "main"};
   r = eddy_spawn_at(&main_task, main_fn, arg, &so, __FILE__, __LINE__);
@@ -293,6 +294,7 @@ EDDY_API int eddy_run_opts(eddy_task_fn main_fn, void *arg,
   }
   loop_fini(loop);
   eddy__loop_tls = NULL;
+  eddy__calm_loop_tls = NULL;
   eddy__free(loop);
   return r;
 }

@@ -27,6 +27,7 @@ static void count_cancelled(eddy_scope *s) {
   if (loop && (s->flags & F_LINKED) && !(s->flags & F_COUNTED)) {
     s->flags |= F_COUNTED;
     loop->ncancelled++;
+    eddy__calm_loop_tls = NULL;
   }
 }
 
@@ -42,7 +43,7 @@ void eddy__scope_link(eddy_scope *s, eddy_scope *parent, eddy_task *owner) {
 void eddy__scope_unlink(eddy_scope *s) {
   eddy_loop *loop = eddy__loop();
   if (loop && eddy__timer_armed(&s->timer)) eddy__timer_cancel(loop, &s->timer);
-  if ((s->flags & F_COUNTED) && loop) loop->ncancelled--;
+  if ((s->flags & F_COUNTED) && loop && --loop->ncancelled == 0) eddy__calm_loop_tls = loop;
   s->flags &= ~(F_COUNTED | F_LINKED);
   eddy__node_unlink(&s->sibling);
   /* Children still attached (tasks of a group that outlived a scope, which
@@ -56,7 +57,7 @@ void eddy__scope_unlink(eddy_scope *s) {
 }
 
 static void wake_if_cancelled(eddy_task *t) {
-  if (t && t->wait && t->wait->cancellable && eddy__cancel_state(t))
+  if (t && t->wait && (t->wait->flags & EDDY__WAIT_CANCELLABLE) && eddy__cancel_state(t))
     eddy__wake(t->wait, -ECANCELED);
 }
 

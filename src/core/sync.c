@@ -70,7 +70,7 @@ static int lock_wait(eddy_lock *l, eddy_task *t, eddy_time_t deadline,
   if (l->owner == t) return -EDEADLK;
   eddy__wait w;
   eddy__wait_init(&w, t);
-  w.cancellable = cancellable;
+  w.flags = cancellable ? EDDY__WAIT_CANCELLABLE : 0;
   eddy__list_push_back(&l->waiters, &w.node);
   return eddy__park(&w, deadline, "lock", PC);
   /* on 0 the releaser has already made us the owner */

@@ -22,17 +22,18 @@
 #endif
 
 __thread eddy_loop *eddy__loop_tls __attribute__((tls_model("initial-exec")));
+__thread eddy_loop *eddy__calm_loop_tls __attribute__((tls_model("initial-exec")));
 
 /* ------------------------------------------------------------- switching */
 
 /* The switch protocol between tasks and the scheduler: whoever switches
- * away passes itself as the transfer's data (the scheduler passes NULL) and
- * sets loop->current to the task it resumes. The resumed side stores the
- * context it came from where it belongs. */
-static inline void arrived(eddy_loop *loop, eddy__transfer tr) {
-  if (tr.data) ((eddy_task *)tr.data)->resume_ctx = tr.ctx;
-  else loop->sched_ctx = tr.ctx;
-}
+ * away passes as the transfer's data the slot its own context belongs in
+ * (its task's resume_ctx; the scheduler's is loop->sched_ctx) and sets
+ * loop->current to the task it resumes. The resumed side stores the
+ * context it came from in that slot: one store, with no test of who the
+ * switcher was (the hand-off's resumed side is in user code, inlined from
+ * eddy/chan.h, and does the same). */
+static inline void arrived(eddy__transfer tr) { *(void **)tr.data = tr.ctx; }
 
 /* Whom a suspending t hands the CPU to: the next ready task, if any,
  * directly, without a trip through the scheduler (one register switch per
@@ -71,7 +72,7 @@ static inline __attribute__((always_inline)) void suspend(eddy_task *t) {
   const void *lo;
   size_t size;
   if (!handoff(loop, t, &ctx, &lo, &size)) return;
-  arrived(loop, eddy__switch_to(loop, ctx, lo, size, &t->active->asan_fake, t));
+  arrived(eddy__switch_to(loop, ctx, lo, size, &t->active->asan_fake, &t->resume_ctx));
 }
 /* Out of line on purpose: eddy_yield calls it rather than inlining the
  * switch, which measured 5.5 ns per yield here against 9.5 ns inlined
@@ -90,8 +91,8 @@ void eddy__resume(eddy_loop *loop, eddy_task *t) {
   t->state = EDDY__RUNNING;
   eddy__transfer tr =
       eddy__switch_to(loop, t->resume_ctx, c->stack.lo, (size_t)(c->stack.hi - c->stack.lo),
-                &loop->native_fake, NULL);
-  eddy_task *back = tr.data;
+                &loop->native_fake, &loop->sched_ctx);
+  eddy_task *back = eddy__container_of(tr.data, eddy_task, resume_ctx);
   loop->current = NULL;
   if (back->state == EDDY__DONE) {
     if (!(back->flags & EDDY__F_HANDLE)) eddy__task_release(back);
@@ -116,7 +117,7 @@ static inline int park_prepare(eddy__wait *w, eddy_time_t deadline, const char *
    * waker, then cancelled before it ran) woke nobody: a call that parks
    * again after such a wake (a retry, a second stage) must not sleep
    * through it. The entry checkpoint covers the first park only. */
-  if (unlikely(w->cancellable && eddy__cancel_state(t))) {
+  if (unlikely((w->flags & EDDY__WAIT_CANCELLABLE) && eddy__cancel_state(t))) {
     eddy__node_unlink(&w->node);
     t->cancels_seen++;
     return -ECANCELED;
@@ -131,6 +132,7 @@ static inline int park_prepare(eddy__wait *w, eddy_time_t deadline, const char *
       eddy__node_unlink(&w->node);
       return r;
     }
+    w->flags |= EDDY__WAIT_TIMED; /* a ticket's end must disarm it */
   }
   t->wait = w;
   t->wait_what = what;
@@ -169,48 +171,43 @@ int eddy__park(eddy__wait *w, eddy_time_t deadline, const char *what,
 
 /* Everything but the common case of eddy__park_begin, apart so that the
  * common case runs without saving registers for these calls. */
-static __attribute__((noinline)) void *park_begin_slow(eddy__wait *w, eddy_time_t deadline,
-                                                       const char *what, void *pc, int *rc) {
-  int r = park_prepare(w, deadline, what, pc);
-  if (r) {
-    *rc = r;
-    return NULL;
-  }
+static __attribute__((noinline)) eddy__park_step park_begin_slow(eddy__wait *w,
+                                                                 eddy_time_t deadline,
+                                                                 const char *what, void *pc) {
+  eddy__park_step s = {NULL, park_prepare(w, deadline, what, pc)};
+  if (s.rc) return s;
   eddy_task *t = w->task;
 #if defined(EDDY__INLINE_SWITCH_USABLE) && !defined(EDDY__ASAN)
   if (likely(!t->loop->fp_env_per_task)) {
-    void *ctx;
     const void *lo;
     size_t size;
-    if (handoff(t->loop, t, &ctx, &lo, &size)) return ctx; /* the caller switches */
-    *rc = park_finish(w);
-    return NULL;
+    if (handoff(t->loop, t, &s.to, &lo, &size)) return s; /* the caller switches */
+    s.rc = park_finish(w);
+    return s;
   }
 #endif
   suspend(t);
-  *rc = park_finish(w);
-  return NULL;
+  s.rc = park_finish(w);
+  return s;
 }
 
-void *eddy__park_begin(eddy__wait *w, eddy_time_t deadline, const char *what, void *pc,
-                       int *rc) {
-  if (likely(deadline == EDDY_FOREVER)) {
-    void *to = eddy__park_begin_fast(w, w->task, what, pc);
-    if (likely(to != NULL)) return to;
-  }
-  return park_begin_slow(w, deadline, what, pc, rc);
+eddy__park_step eddy__park_begin(eddy__wait *w, eddy_time_t deadline, const char *what,
+                                 void *pc) {
+  eddy_task *t = w->task;
+  if (likely(deadline == EDDY_FOREVER && eddy__park_fast_ok(t->loop)))
+    return (eddy__park_step){eddy__park_fast(t->loop, w, t, what, pc), 0};
+  return park_begin_slow(w, deadline, what, pc);
 }
 
 int eddy__park_end(eddy__wait *w, void *from_ctx, void *from_data) {
-  eddy__transfer tr = {from_ctx, from_data};
-  arrived(w->task->loop, tr);
+  arrived((eddy__transfer){from_ctx, from_data});
   return park_finish(w);
 }
 
-/* The public header's name for it (eddy/chan.h): the wait record is the
- * ticket's first member. */
-EDDY_API int eddy__park_ticket_end(eddy__park_ticket *tk, void *from_ctx, void *from_data) {
-  return eddy__park_end((eddy__wait *)(void *)tk->wait, from_ctx, from_data);
+/* The public header's name for the rest of a park (eddy/chan.h): the wait
+ * record is the ticket's first member. */
+EDDY_API int eddy__park_ticket_finish(eddy__park_ticket *tk) {
+  return park_finish((eddy__wait *)(void *)tk->wait);
 }
 
 /* ------------------------------------------------------------- spawn */
@@ -313,17 +310,18 @@ static void task_entry(eddy__transfer tr) {
   const void *lo;
   size_t size;
   __sanitizer_finish_switch_fiber(NULL, &lo, &size);
-  if (!tr.data) { /* entered from the scheduler: that is the native stack */
+  if (tr.data == &loop->sched_ctx) { /* entered from the scheduler: the native stack */
     loop->native_lo = lo;
     loop->native_size = size;
   }
 #endif
-  arrived(loop, tr);
+  arrived(tr);
   t->result = t->fn(t->arg);
   task_finish(t);
   /* Last switch out, always to the scheduler, which releases this stack;
    * ASan may drop its fake frames (save=NULL). */
-  eddy__switch_to(loop, loop->sched_ctx, loop->native_lo, loop->native_size, NULL, t);
+  eddy__switch_to(loop, loop->sched_ctx, loop->native_lo, loop->native_size, NULL,
+                  &t->resume_ctx);
   abort();
 }
 

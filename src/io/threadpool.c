@@ -180,7 +180,7 @@ EDDY_API int eddy_to_thread_until(int (*fn)(void *), void *arg, int *result,
      * and report what it did. */
     while (j.state != J_DELIVERED) {
       eddy__wait_init(&j.w, t);
-      j.w.cancellable = 0;
+      j.w.flags = 0;
       eddy__park(&j.w, EDDY_FOREVER, "thread", __builtin_return_address(0));
     }
   }

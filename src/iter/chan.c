@@ -17,6 +17,10 @@ struct eddy_chan {
   eddy_node senders, receivers;
   int closed;      /* 1 graceful, 2 immediate */
   int nrx;
+  /* What a send gets instead of sending: 0, EDDY_ECLOSED, or -EPIPE when
+   * no receiver is left. Kept by whatever changes closed or nrx, so that a
+   * send tests one word. */
+  int send_refused;
   void (*dispose)(void *);
 };
 
@@ -63,6 +67,10 @@ EDDY_API int eddy_chan_new(eddy_chan **out, size_t item_size, size_t capacity,
   ch->dispose = dispose;
   *out = ch;
   return 0;
+}
+
+static void refresh_send_refused(eddy_chan *ch) {
+  ch->send_refused = ch->closed ? EDDY_ECLOSED : ch->nrx <= 0 ? -EPIPE : 0;
 }
 
 static void drop_all(eddy_chan *ch) {
@@ -119,8 +127,7 @@ static void refill(eddy_chan *ch) {
 }
 
 static int try_send(eddy_chan *ch, const void *item) {
-  if (ch->closed) return EDDY_ECLOSED;
-  if (ch->nrx <= 0) return -EPIPE;
+  if (ch->send_refused) return ch->send_refused;
   if (!eddy__list_empty(&ch->receivers)) { /* straight into a waiting receiver */
     eddy__wait *w = eddy__container_of(ch->receivers.next, eddy__wait, node);
     eddy__copy_item(w->data, item, ch->item);
@@ -136,100 +143,96 @@ EDDY_API int eddy_chan_try_send(eddy_chan *ch, const void *item) {
   return try_send(ch, item);
 }
 
-_Static_assert(sizeof(((eddy__park_ticket *)0)->wait) >= sizeof(eddy__wait),
-               "eddy__park_ticket must hold a wait record");
-
 /* A send or receive that must wait: queued in `q` with its ticket's wait
- * record, then parked; returns the context to switch to (see chan.h). */
-static inline __attribute__((always_inline)) void *
-wait_begin(eddy_task *t, eddy_node *q, void *item, eddy_time_t deadline, const char *what,
-           void *pc, eddy__park_ticket *tk, int *rc) {
+ * record, then parked by eddy__park_begin (or its inline common case),
+ * which gives the context to switch to (see chan.h). The park is written
+ * out in each caller: a call to eddy__park_begin made from an inlined
+ * function is not compiled as a tail call when it returns a pair, and
+ * then the whole fast path pays for a stack frame. */
+static inline __attribute__((always_inline)) eddy__wait *wait_queue(eddy_task *t, eddy_node *q,
+                                                                   void *item,
+                                                                   eddy__park_ticket *tk) {
   eddy__wait *w = (eddy__wait *)(void *)tk->wait;
   w->task = t; /* eddy__wait_init but the self-link: the push sets the links */
   w->result = 0;
-  w->cancellable = 1;
+  w->flags = EDDY__WAIT_CANCELLABLE;
   w->data = item;
   eddy__list_push_back(q, &w->node);
-  tk->self = t;
-  if (likely(deadline == EDDY_FOREVER)) {
-    void *to = eddy__park_begin_fast(w, t, what, pc);
-    if (likely(to != NULL)) return to;
-  }
-  return eddy__park_begin(w, deadline, what, pc, rc);
+  tk->self = &t->resume_ctx;
+  return w;
 }
-static __attribute__((noinline)) void *send_wait(eddy_chan *ch, const void *item,
-                                                 eddy_time_t deadline, eddy__park_ticket *tk,
-                                                 int *rc, void *pc) {
-  return wait_begin(eddy__self(), &ch->senders, (void *)item, deadline, "send", pc, tk, rc);
+static __attribute__((noinline)) eddy__park_step send_wait(eddy_chan *ch, const void *item,
+                                                           eddy_time_t deadline,
+                                                           eddy__park_ticket *tk, void *pc) {
+  eddy__wait *w = wait_queue(eddy__self(), &ch->senders, (void *)item, tk);
+  return eddy__park_begin(w, deadline, "send", pc);
 }
-static __attribute__((noinline)) void *recv_wait(eddy_chan *ch, void *item, eddy_time_t deadline,
-                                                 eddy__park_ticket *tk, int *rc, void *pc) {
-  return wait_begin(eddy__self(), &ch->receivers, item, deadline, "recv", pc, tk, rc);
+static __attribute__((noinline)) eddy__park_step recv_wait(eddy_chan *ch, void *item,
+                                                           eddy_time_t deadline,
+                                                           eddy__park_ticket *tk, void *pc) {
+  eddy__wait *w = wait_queue(eddy__self(), &ch->receivers, item, tk);
+  return eddy__park_begin(w, deadline, "recv", pc);
 }
 
 /* The common transfers, where a task on the other side is waiting or the
  * ring can take or give the item, are tried first by code that needs no
  * stack frame; everything else (errors, closing, growth, waiting) is in
  * the _slow functions. No scope of the loop cancelled: nothing to check. */
-static __attribute__((noinline)) void *send_begin_slow(eddy_chan *ch, const void *item,
-                                                       eddy_time_t deadline,
-                                                       eddy__park_ticket *tk, int *rc,
-                                                       void *pc);
-static __attribute__((noinline)) void *recv_begin_slow(eddy_chan *ch, void *item,
-                                                       eddy_time_t deadline,
-                                                       eddy__park_ticket *tk, int *rc,
-                                                       void *pc);
+static __attribute__((noinline)) eddy__park_step send_begin_slow(eddy_chan *ch,
+                                                                 const void *item,
+                                                                 eddy_time_t deadline,
+                                                                 eddy__park_ticket *tk, void *pc);
+static __attribute__((noinline)) eddy__park_step recv_begin_slow(eddy_chan *ch, void *item,
+                                                                 eddy_time_t deadline,
+                                                                 eddy__park_ticket *tk, void *pc);
 
-EDDY_API void *eddy__chan_send_begin(eddy_chan *ch, const void *item, eddy_time_t deadline,
-                                     eddy__park_ticket *tk, int *rc) {
-  eddy_loop *loop = eddy__loop();
-  eddy_task *t; /* loop->current and loop->ncancelled load side by side */
-  if (likely(loop && (t = loop->current) && loop->ncancelled == 0 && ch && item && !ch->closed &&
-             ch->nrx > 0)) {
+EDDY_API eddy__park_step eddy__chan_send_begin(eddy_chan *ch, const void *item,
+                                               eddy_time_t deadline, eddy__park_ticket *tk) {
+  eddy_loop *loop = eddy__calm_loop_tls; /* no scope cancelled: no checkpoint to fail */
+  eddy_task *t;
+  if (likely(loop && (t = loop->current) && ch && item &&
+             !ch->send_refused)) {
     if (!eddy__list_empty(&ch->receivers)) {
       eddy__wait *w = eddy__container_of(ch->receivers.next, eddy__wait, node);
       if (eddy__copy_small(w->data, item, ch->item)) {
         eddy__wake_first(&ch->receivers, 0);
-        *rc = 0;
-        return NULL;
+        return (eddy__park_step){NULL, 0};
       }
     } else if (!ch->unbounded && ch->len < ch->cap) {
       if (eddy__copy_small(SLOT(ch, ch->len), item, ch->item)) {
         ch->len++;
-        *rc = 0;
-        return NULL;
+        return (eddy__park_step){NULL, 0};
       }
     } else if (!ch->unbounded) { /* full: wait, the common wait in this frame */
-      return wait_begin(t, &ch->senders, (void *)item, deadline, "send",
-                        __builtin_return_address(0), tk, rc);
+      void *pc = __builtin_return_address(0);
+      eddy__wait *w = wait_queue(t, &ch->senders, (void *)item, tk);
+      if (likely(deadline == EDDY_FOREVER && eddy__park_fast_ok(loop)))
+        return (eddy__park_step){eddy__park_fast(loop, w, t, "send", pc), 0};
+      return eddy__park_begin(w, deadline, "send", pc);
     }
   }
-  return send_begin_slow(ch, item, deadline, tk, rc, __builtin_return_address(0));
+  return send_begin_slow(ch, item, deadline, tk, __builtin_return_address(0));
 }
 
-static void *send_begin_slow(eddy_chan *ch, const void *item, eddy_time_t deadline,
-                             eddy__park_ticket *tk, int *rc, void *pc) {
+static eddy__park_step send_begin_slow(eddy_chan *ch, const void *item, eddy_time_t deadline,
+                                       eddy__park_ticket *tk, void *pc) {
   eddy_task *t;
   int r = eddy__checkpoint(&t);
   if (!r && (!ch || !item)) r = -EINVAL;
   if (!r) r = try_send(ch, item);
-  if (r != -EAGAIN) {
-    *rc = r;
-    return NULL;
-  }
+  if (r != -EAGAIN) return (eddy__park_step){NULL, r};
   (void)t;
-  return send_wait(ch, item, deadline, tk, rc, pc);
+  return send_wait(ch, item, deadline, tk, pc);
 }
 
 
 /* The whole operation, for callers that take the function's address. */
 EDDY_API int eddy_chan_send(eddy_chan *ch, const void *item, eddy_time_t deadline) {
   eddy__park_ticket tk;
-  int rc;
-  void *to = eddy__chan_send_begin(ch, item, deadline, &tk, &rc);
-  if (!to) return rc;
-  eddy__transfer tr = eddy__ctx_switch_fast_nofp(to, tk.self);
-  return eddy__park_ticket_end(&tk, tr.ctx, tr.data);
+  eddy__park_step s = eddy__chan_send_begin(ch, item, deadline, &tk);
+  if (!s.to) return (int)s.rc;
+  eddy__transfer tr = eddy__ctx_switch_fast_nofp(s.to, tk.self);
+  return eddy__park_end((eddy__wait *)(void *)tk.wait, tr.ctx, tr.data);
 }
 
 static int try_recv(eddy_chan *ch, void *item) {
@@ -256,60 +259,58 @@ EDDY_API int eddy_chan_try_recv(eddy_chan *ch, void *item) {
   return try_recv(ch, item);
 }
 
-EDDY_API void *eddy__chan_recv_begin(eddy_chan *ch, void *item, eddy_time_t deadline,
-                                     eddy__park_ticket *tk, int *rc) {
-  eddy_loop *loop = eddy__loop();
+EDDY_API eddy__park_step eddy__chan_recv_begin(eddy_chan *ch, void *item,
+                                               eddy_time_t deadline, eddy__park_ticket *tk) {
+  eddy_loop *loop = eddy__calm_loop_tls; /* no scope cancelled: no checkpoint to fail */
   eddy_task *t;
-  if (likely(loop && (t = loop->current) && loop->ncancelled == 0 && ch && item &&
-             ch->closed != 2)) {
+  /* any close to the slow path, which drains a graceful one */
+  if (likely(loop && (t = loop->current) && ch && item && !ch->closed)) {
     if (ch->len) {
       if (eddy__list_empty(&ch->senders) && eddy__copy_small(item, SLOT(ch, 0), ch->item)) {
         ch->head = next_head(ch);
         ch->len--;
-        *rc = 0;
-        return NULL;
+        return (eddy__park_step){NULL, 0};
       }
     } else if (!eddy__list_empty(&ch->senders)) {
       eddy__wait *w = eddy__container_of(ch->senders.next, eddy__wait, node);
       if (eddy__copy_small(item, w->data, ch->item)) {
         eddy__wake_first(&ch->senders, 0);
-        *rc = 0;
-        return NULL;
+        return (eddy__park_step){NULL, 0};
       }
-    } else if (!ch->closed) { /* empty: wait, the common wait in this frame */
-      return wait_begin(t, &ch->receivers, item, deadline, "recv", __builtin_return_address(0),
-                        tk, rc);
+    } else { /* empty: wait, the common wait in this frame */
+      void *pc = __builtin_return_address(0);
+      eddy__wait *w = wait_queue(t, &ch->receivers, item, tk);
+      if (likely(deadline == EDDY_FOREVER && eddy__park_fast_ok(loop)))
+        return (eddy__park_step){eddy__park_fast(loop, w, t, "recv", pc), 0};
+      return eddy__park_begin(w, deadline, "recv", pc);
     }
   }
-  return recv_begin_slow(ch, item, deadline, tk, rc, __builtin_return_address(0));
+  return recv_begin_slow(ch, item, deadline, tk, __builtin_return_address(0));
 }
 
-static void *recv_begin_slow(eddy_chan *ch, void *item, eddy_time_t deadline,
-                             eddy__park_ticket *tk, int *rc, void *pc) {
+static eddy__park_step recv_begin_slow(eddy_chan *ch, void *item, eddy_time_t deadline,
+                                       eddy__park_ticket *tk, void *pc) {
   eddy_task *t;
   int r = eddy__checkpoint(&t);
   if (!r && (!ch || !item)) r = -EINVAL;
   if (!r) r = try_recv(ch, item);
-  if (r != -EAGAIN) {
-    *rc = r;
-    return NULL;
-  }
+  if (r != -EAGAIN) return (eddy__park_step){NULL, r};
   (void)t;
-  return recv_wait(ch, item, deadline, tk, rc, pc);
+  return recv_wait(ch, item, deadline, tk, pc);
 }
 
 EDDY_API int eddy_chan_recv(eddy_chan *ch, void *item, eddy_time_t deadline) {
   eddy__park_ticket tk;
-  int rc;
-  void *to = eddy__chan_recv_begin(ch, item, deadline, &tk, &rc);
-  if (!to) return rc;
-  eddy__transfer tr = eddy__ctx_switch_fast_nofp(to, tk.self);
-  return eddy__park_ticket_end(&tk, tr.ctx, tr.data);
+  eddy__park_step s = eddy__chan_recv_begin(ch, item, deadline, &tk);
+  if (!s.to) return (int)s.rc;
+  eddy__transfer tr = eddy__ctx_switch_fast_nofp(s.to, tk.self);
+  return eddy__park_end((eddy__wait *)(void *)tk.wait, tr.ctx, tr.data);
 }
 
 EDDY_API void eddy_chan_close(eddy_chan *ch) {
   if (!ch || ch->closed) return;
   ch->closed = 1;
+  refresh_send_refused(ch);
   wake_all(&ch->senders, EDDY_ECLOSED);  /* their items stay theirs */
   wake_all(&ch->receivers, EDDY_DONE);   /* waiting means nothing is queued */
 }
@@ -317,18 +318,22 @@ EDDY_API void eddy_chan_close(eddy_chan *ch) {
 EDDY_API void eddy_chan_close_now(eddy_chan *ch) {
   if (!ch || ch->closed == 2) return;
   ch->closed = 2;
+  refresh_send_refused(ch);
   drop_all(ch);
   wake_all(&ch->senders, EDDY_ECLOSED);
   wake_all(&ch->receivers, EDDY_ECLOSED);
 }
 
 EDDY_API void eddy_chan_rx_add(eddy_chan *ch) {
-  if (ch) ch->nrx++;
+  if (!ch) return;
+  ch->nrx++;
+  refresh_send_refused(ch);
 }
 
 EDDY_API void eddy_chan_rx_close(eddy_chan *ch) {
   if (!ch || ch->nrx <= 0) return;
   if (--ch->nrx == 0) {
+    refresh_send_refused(ch);
     drop_all(ch);
     wake_all(&ch->senders, -EPIPE);
   }
