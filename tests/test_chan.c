@@ -173,6 +173,46 @@ static int timed_main(void *arg) {
   eddy_chan_free(ch);
   return 0;
 }
+/* The exported functions (taken by address, not the header's inline
+ * forms) hand off and finish their waits the same way. */
+typedef int (*chan_op)(eddy_chan *, void *, eddy_time_t);
+static int by_address_echo(void *arg) {
+  eddy_chan **pair = arg;
+  int (*send)(eddy_chan *, const void *, eddy_time_t) = &eddy_chan_send;
+  chan_op recv = &eddy_chan_recv;
+  int x;
+  while (recv(pair[0], &x, EDDY_FOREVER) == 0)
+    if (send(pair[1], &x, EDDY_FOREVER)) break;
+  return 0;
+}
+static int by_address_main(void *arg) {
+  (void)arg;
+  eddy_chan *pair[2];
+  ASSERT_RC(eddy_chan_new(&pair[0], sizeof(int), 1, NULL), 0);
+  ASSERT_RC(eddy_chan_new(&pair[1], sizeof(int), 1, NULL), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, by_address_echo, pair), 0);
+  int (*send)(eddy_chan *, const void *, eddy_time_t) = &eddy_chan_send;
+  chan_op recv = &eddy_chan_recv;
+  for (int i = 0; i < 100; i++) {
+    int x = -1;
+    ASSERT_RC(send(pair[0], &i, EDDY_FOREVER), 0);
+    ASSERT_RC(recv(pair[1], &x, EDDY_FOREVER), 0);
+    ASSERT_EQ(x, i);
+  }
+  int x;
+  ASSERT_RC(recv(pair[1], &x, eddy_deadline_in(EDDY_MSEC(1))), -ETIMEDOUT);
+  eddy_chan_close(pair[0]);
+  ASSERT_RC(eddy_join(t, NULL), 0);
+  ASSERT_RC(recv(pair[0], &x, EDDY_FOREVER), EDDY_DONE);
+  eddy_chan_free(pair[0]);
+  eddy_chan_free(pair[1]);
+  return 0;
+}
+TEST(R61_channel_functions_by_address_hand_off) {
+  ASSERT_EQ(eddy_run_opts(by_address_main, NULL, &vclock), 0);
+}
+
 TEST(R62_timed_wait_ended_by_a_hand_off_disarms_its_timer) {
   ASSERT_EQ(eddy_run_opts(timed_main, NULL, &vclock), 0);
 }
