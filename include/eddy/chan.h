@@ -48,7 +48,7 @@ EDDY_API int eddy_chan_recv(eddy_chan *ch, void *item, eddy_time_t deadline);
  * memory for its result.
  *
  * After the switch, the resumed side stores the context it came from in
- * the slot the switcher passed (ticket.self: its task's resume slot; see
+ * the slot the switcher passed (step.self: its task's resume slot; see
  * src/core/task.c) and reads the wait's outcome. The library's wait record
  * keeps `int result; int flags` at EDDY__TICKET_OUTCOME_OFFSET (checked
  * where it is defined), so the usual outcome, woken with 0 and no deadline
@@ -56,17 +56,24 @@ EDDY_API int eddy_chan_recv(eddy_chan *ch, void *item, eddy_time_t deadline);
  * cancellation to count, a timer) goes to eddy__park_ticket_finish. */
 typedef struct eddy__park_ticket {
   void *wait[8]; /* the library's wait record */
-  void *self;    /* the slot for the context the switch comes back from */
 } eddy__park_ticket;
 typedef struct eddy__park_step {
   void *to; /* the context to switch to, or NULL */
-  long rc;  /* the result when `to` is NULL (a long: the pair is two whole registers) */
+  union {
+    long rc;     /* `to` NULL: the result (a long: the pair is two whole registers) */
+    void **self; /* else: the slot for the context the switch comes back from */
+  };
 } eddy__park_step;
 #define EDDY__TICKET_OUTCOME_OFFSET 24
 EDDY_API eddy__park_step eddy__chan_send_begin(eddy_chan *ch, const void *item,
                                                eddy_time_t deadline, eddy__park_ticket *ticket);
 EDDY_API eddy__park_step eddy__chan_recv_begin(eddy_chan *ch, void *item, eddy_time_t deadline,
                                                eddy__park_ticket *ticket);
+/* The same without deadline (EDDY_FOREVER): one argument and one test fewer. */
+EDDY_API eddy__park_step eddy__chan_send_begin_forever(eddy_chan *ch, const void *item,
+                                                       eddy__park_ticket *ticket);
+EDDY_API eddy__park_step eddy__chan_recv_begin_forever(eddy_chan *ch, void *item,
+                                                       eddy__park_ticket *ticket);
 EDDY_API int eddy__park_ticket_finish(eddy__park_ticket *ticket);
 #if defined(EDDY__HAVE_INLINE_SWITCH) && !defined(EDDY_BUILDING)
 static inline __attribute__((always_inline)) int eddy__park_ticket_end_inline(eddy__park_ticket *tk,
@@ -82,16 +89,20 @@ static inline __attribute__((always_inline)) int eddy__chan_send_inline(eddy_cha
                                                                         const void *item,
                                                                         eddy_time_t deadline) {
   eddy__park_ticket tk;
-  eddy__park_step s = eddy__chan_send_begin(ch, item, deadline, &tk);
+  /* folded away when the deadline is a constant, as it usually is */
+  eddy__park_step s = deadline == EDDY_FOREVER ? eddy__chan_send_begin_forever(ch, item, &tk)
+                                               : eddy__chan_send_begin(ch, item, deadline, &tk);
   if (!s.to) return (int)s.rc;
-  return eddy__park_ticket_end_inline(&tk, eddy__ctx_switch_inline_nofp(s.to, tk.self));
+  return eddy__park_ticket_end_inline(&tk, eddy__ctx_switch_inline_nofp(s.to, s.self));
 }
 static inline __attribute__((always_inline)) int eddy__chan_recv_inline(eddy_chan *ch, void *item,
                                                                         eddy_time_t deadline) {
   eddy__park_ticket tk;
-  eddy__park_step s = eddy__chan_recv_begin(ch, item, deadline, &tk);
+  /* folded away when the deadline is a constant, as it usually is */
+  eddy__park_step s = deadline == EDDY_FOREVER ? eddy__chan_recv_begin_forever(ch, item, &tk)
+                                               : eddy__chan_recv_begin(ch, item, deadline, &tk);
   if (!s.to) return (int)s.rc;
-  return eddy__park_ticket_end_inline(&tk, eddy__ctx_switch_inline_nofp(s.to, tk.self));
+  return eddy__park_ticket_end_inline(&tk, eddy__ctx_switch_inline_nofp(s.to, s.self));
 }
 #define eddy_chan_send(ch, item, deadline) eddy__chan_send_inline((ch), (item), (deadline))
 #define eddy_chan_recv(ch, item, deadline) eddy__chan_recv_inline((ch), (item), (deadline))

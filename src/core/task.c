@@ -174,14 +174,17 @@ int eddy__park(eddy__wait *w, eddy_time_t deadline, const char *what,
 static __attribute__((noinline)) eddy__park_step park_begin_slow(eddy__wait *w,
                                                                  eddy_time_t deadline,
                                                                  const char *what, void *pc) {
-  eddy__park_step s = {NULL, park_prepare(w, deadline, what, pc)};
+  eddy__park_step s = {.rc = park_prepare(w, deadline, what, pc)};
   if (s.rc) return s;
   eddy_task *t = w->task;
 #if defined(EDDY__INLINE_SWITCH_USABLE) && !defined(EDDY__ASAN)
   if (likely(!t->loop->fp_env_per_task)) {
     const void *lo;
     size_t size;
-    if (handoff(t->loop, t, &s.to, &lo, &size)) return s; /* the caller switches */
+    if (handoff(t->loop, t, &s.to, &lo, &size)) { /* the caller switches */
+      s.self = &t->resume_ctx;
+      return s;
+    }
     s.rc = park_finish(w);
     return s;
   }
@@ -195,7 +198,7 @@ eddy__park_step eddy__park_begin(eddy__wait *w, eddy_time_t deadline, const char
                                  void *pc) {
   eddy_task *t = w->task;
   if (likely(deadline == EDDY_FOREVER && eddy__park_fast_ok(t->loop)))
-    return (eddy__park_step){eddy__park_fast(t->loop, w, t, what, pc), 0};
+    return (eddy__park_step){.to = eddy__park_fast(t->loop, w, t, what, pc), .self = &t->resume_ctx};
   return park_begin_slow(w, deadline, what, pc);
 }
 

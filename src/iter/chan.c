@@ -158,7 +158,6 @@ static inline __attribute__((always_inline)) eddy__wait *wait_queue(eddy_task *t
   w->flags = EDDY__WAIT_CANCELLABLE;
   w->data = item;
   eddy__list_push_back(q, &w->node);
-  tk->self = &t->resume_ctx;
   return w;
 }
 static __attribute__((noinline)) eddy__park_step send_wait(eddy_chan *ch, const void *item,
@@ -186,32 +185,43 @@ static __attribute__((noinline)) eddy__park_step recv_begin_slow(eddy_chan *ch, 
                                                                  eddy_time_t deadline,
                                                                  eddy__park_ticket *tk, void *pc);
 
+#define SEND_BEGIN(ch, item, deadline, tk)                                                 \
+  eddy_loop *loop = eddy__calm_loop_tls; /* no scope cancelled: no checkpoint to fail */   \
+  eddy_task *t;                                                                            \
+  if (likely(loop && (t = loop->current) && ch && item && !ch->send_refused)) {            \
+    if (!eddy__list_empty(&ch->receivers)) {                                               \
+      eddy__wait *w = eddy__container_of(ch->receivers.next, eddy__wait, node);            \
+      if (eddy__copy_small(w->data, item, ch->item)) {                                     \
+        eddy__wake_first(&ch->receivers, 0);                                               \
+        return (eddy__park_step){.rc = 0};                                                 \
+      }                                                                                    \
+    } else if (!ch->unbounded && ch->len < ch->cap) {                                      \
+      if (eddy__copy_small(SLOT(ch, ch->len), item, ch->item)) {                           \
+        ch->len++;                                                                         \
+        return (eddy__park_step){.rc = 0};                                                 \
+      }                                                                                    \
+    } else if (!ch->unbounded) { /* full: wait, the common wait in this frame */           \
+      void *pc = __builtin_return_address(0);                                              \
+      eddy__wait *w = wait_queue(t, &ch->senders, (void *)item, tk);                       \
+      if (likely(deadline == EDDY_FOREVER && eddy__park_fast_ok(loop)))                    \
+        return (eddy__park_step){.to = eddy__park_fast(loop, w, t, "send", pc),            \
+                                 .self = &t->resume_ctx};                                  \
+      return eddy__park_begin(w, deadline, "send", pc);                                    \
+    }                                                                                      \
+  }                                                                                        \
+  return send_begin_slow(ch, item, deadline, tk, __builtin_return_address(0))
+/* Exported twice: a wait without deadline, which is what most calls pass,
+ * does not pass it, and does not test it when it parks. The body is a
+ * macro, not an inline function, so that its calls stay tail calls: gcc
+ * compiles a pair-returning call made from an inlined function as a real
+ * call, which costs the whole fast path a stack frame. */
 EDDY_API eddy__park_step eddy__chan_send_begin(eddy_chan *ch, const void *item,
                                                eddy_time_t deadline, eddy__park_ticket *tk) {
-  eddy_loop *loop = eddy__calm_loop_tls; /* no scope cancelled: no checkpoint to fail */
-  eddy_task *t;
-  if (likely(loop && (t = loop->current) && ch && item &&
-             !ch->send_refused)) {
-    if (!eddy__list_empty(&ch->receivers)) {
-      eddy__wait *w = eddy__container_of(ch->receivers.next, eddy__wait, node);
-      if (eddy__copy_small(w->data, item, ch->item)) {
-        eddy__wake_first(&ch->receivers, 0);
-        return (eddy__park_step){NULL, 0};
-      }
-    } else if (!ch->unbounded && ch->len < ch->cap) {
-      if (eddy__copy_small(SLOT(ch, ch->len), item, ch->item)) {
-        ch->len++;
-        return (eddy__park_step){NULL, 0};
-      }
-    } else if (!ch->unbounded) { /* full: wait, the common wait in this frame */
-      void *pc = __builtin_return_address(0);
-      eddy__wait *w = wait_queue(t, &ch->senders, (void *)item, tk);
-      if (likely(deadline == EDDY_FOREVER && eddy__park_fast_ok(loop)))
-        return (eddy__park_step){eddy__park_fast(loop, w, t, "send", pc), 0};
-      return eddy__park_begin(w, deadline, "send", pc);
-    }
-  }
-  return send_begin_slow(ch, item, deadline, tk, __builtin_return_address(0));
+  SEND_BEGIN(ch, item, deadline, tk);
+}
+EDDY_API eddy__park_step eddy__chan_send_begin_forever(eddy_chan *ch, const void *item,
+                                                       eddy__park_ticket *tk) {
+  SEND_BEGIN(ch, item, EDDY_FOREVER, tk);
 }
 
 static eddy__park_step send_begin_slow(eddy_chan *ch, const void *item, eddy_time_t deadline,
@@ -220,7 +230,7 @@ static eddy__park_step send_begin_slow(eddy_chan *ch, const void *item, eddy_tim
   int r = eddy__checkpoint(&t);
   if (!r && (!ch || !item)) r = -EINVAL;
   if (!r) r = try_send(ch, item);
-  if (r != -EAGAIN) return (eddy__park_step){NULL, r};
+  if (r != -EAGAIN) return (eddy__park_step){.rc = r};
   (void)t;
   return send_wait(ch, item, deadline, tk, pc);
 }
@@ -231,7 +241,7 @@ EDDY_API int eddy_chan_send(eddy_chan *ch, const void *item, eddy_time_t deadlin
   eddy__park_ticket tk;
   eddy__park_step s = eddy__chan_send_begin(ch, item, deadline, &tk);
   if (!s.to) return (int)s.rc;
-  eddy__transfer tr = eddy__ctx_switch_fast_nofp(s.to, tk.self);
+  eddy__transfer tr = eddy__ctx_switch_fast_nofp(s.to, s.self);
   return eddy__park_end((eddy__wait *)(void *)tk.wait, tr.ctx, tr.data);
 }
 
@@ -259,33 +269,41 @@ EDDY_API int eddy_chan_try_recv(eddy_chan *ch, void *item) {
   return try_recv(ch, item);
 }
 
-EDDY_API eddy__park_step eddy__chan_recv_begin(eddy_chan *ch, void *item,
-                                               eddy_time_t deadline, eddy__park_ticket *tk) {
-  eddy_loop *loop = eddy__calm_loop_tls; /* no scope cancelled: no checkpoint to fail */
-  eddy_task *t;
-  /* any close to the slow path, which drains a graceful one */
-  if (likely(loop && (t = loop->current) && ch && item && !ch->closed)) {
-    if (ch->len) {
-      if (eddy__list_empty(&ch->senders) && eddy__copy_small(item, SLOT(ch, 0), ch->item)) {
-        ch->head = next_head(ch);
-        ch->len--;
-        return (eddy__park_step){NULL, 0};
-      }
-    } else if (!eddy__list_empty(&ch->senders)) {
-      eddy__wait *w = eddy__container_of(ch->senders.next, eddy__wait, node);
-      if (eddy__copy_small(item, w->data, ch->item)) {
-        eddy__wake_first(&ch->senders, 0);
-        return (eddy__park_step){NULL, 0};
-      }
-    } else { /* empty: wait, the common wait in this frame */
-      void *pc = __builtin_return_address(0);
-      eddy__wait *w = wait_queue(t, &ch->receivers, item, tk);
-      if (likely(deadline == EDDY_FOREVER && eddy__park_fast_ok(loop)))
-        return (eddy__park_step){eddy__park_fast(loop, w, t, "recv", pc), 0};
-      return eddy__park_begin(w, deadline, "recv", pc);
-    }
-  }
-  return recv_begin_slow(ch, item, deadline, tk, __builtin_return_address(0));
+#define RECV_BEGIN(ch, item, deadline, tk)                                                 \
+  eddy_loop *loop = eddy__calm_loop_tls; /* no scope cancelled: no checkpoint to fail */   \
+  eddy_task *t;                                                                            \
+  /* any close to the slow path, which drains a graceful one */                            \
+  if (likely(loop && (t = loop->current) && ch && item && !ch->closed)) {                  \
+    if (ch->len) {                                                                         \
+      if (eddy__list_empty(&ch->senders) && eddy__copy_small(item, SLOT(ch, 0), ch->item)) { \
+        ch->head = next_head(ch);                                                          \
+        ch->len--;                                                                         \
+        return (eddy__park_step){.rc = 0};                                                 \
+      }                                                                                    \
+    } else if (!eddy__list_empty(&ch->senders)) {                                          \
+      eddy__wait *w = eddy__container_of(ch->senders.next, eddy__wait, node);              \
+      if (eddy__copy_small(item, w->data, ch->item)) {                                     \
+        eddy__wake_first(&ch->senders, 0);                                                 \
+        return (eddy__park_step){.rc = 0};                                                 \
+      }                                                                                    \
+    } else { /* empty: wait, the common wait in this frame */                              \
+      void *pc = __builtin_return_address(0);                                              \
+      eddy__wait *w = wait_queue(t, &ch->receivers, item, tk);                             \
+      if (likely(deadline == EDDY_FOREVER && eddy__park_fast_ok(loop)))                    \
+        return (eddy__park_step){.to = eddy__park_fast(loop, w, t, "recv", pc),            \
+                                 .self = &t->resume_ctx};                                  \
+      return eddy__park_begin(w, deadline, "recv", pc);                                    \
+    }                                                                                      \
+  }                                                                                        \
+  return recv_begin_slow(ch, item, deadline, tk, __builtin_return_address(0))
+/* Exported twice, like send. */
+EDDY_API eddy__park_step eddy__chan_recv_begin(eddy_chan *ch, void *item, eddy_time_t deadline,
+                                               eddy__park_ticket *tk) {
+  RECV_BEGIN(ch, item, deadline, tk);
+}
+EDDY_API eddy__park_step eddy__chan_recv_begin_forever(eddy_chan *ch, void *item,
+                                                       eddy__park_ticket *tk) {
+  RECV_BEGIN(ch, item, EDDY_FOREVER, tk);
 }
 
 static eddy__park_step recv_begin_slow(eddy_chan *ch, void *item, eddy_time_t deadline,
@@ -294,7 +312,7 @@ static eddy__park_step recv_begin_slow(eddy_chan *ch, void *item, eddy_time_t de
   int r = eddy__checkpoint(&t);
   if (!r && (!ch || !item)) r = -EINVAL;
   if (!r) r = try_recv(ch, item);
-  if (r != -EAGAIN) return (eddy__park_step){NULL, r};
+  if (r != -EAGAIN) return (eddy__park_step){.rc = r};
   (void)t;
   return recv_wait(ch, item, deadline, tk, pc);
 }
@@ -303,7 +321,7 @@ EDDY_API int eddy_chan_recv(eddy_chan *ch, void *item, eddy_time_t deadline) {
   eddy__park_ticket tk;
   eddy__park_step s = eddy__chan_recv_begin(ch, item, deadline, &tk);
   if (!s.to) return (int)s.rc;
-  eddy__transfer tr = eddy__ctx_switch_fast_nofp(s.to, tk.self);
+  eddy__transfer tr = eddy__ctx_switch_fast_nofp(s.to, s.self);
   return eddy__park_end((eddy__wait *)(void *)tk.wait, tr.ctx, tr.data);
 }
 
