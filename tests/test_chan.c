@@ -242,6 +242,115 @@ TEST(R60_send_refused_closed_before_no_receivers_and_receivers_come_back) {
   ASSERT_EQ(eddy_run(refused_main, NULL), 0);
 }
 
+/* A channel wait that a cancellation ends is counted as a cancellation the
+ * task was told of, also when it ends in the caller's inline code: a WITH
+ * block that swallows it still hands its exit -ECANCELED (with.c compares
+ * the count). Woken by another task's cancel (the wait parked by handing
+ * off to that task), and by a scope deadline fired from the loop's timers
+ * (a wait that has its own deadline too, so a timer to disarm as well). */
+static int swallowed_exit_status;
+static int swallow_enter(void *self, void **value) {
+  (void)self, (void)value;
+  return 0;
+}
+static int swallow_exit(void *self, int status) {
+  (void)self;
+  swallowed_exit_status = status;
+  return 0; /* suppress */
+}
+static const eddy_cm_ops swallow_ops = {swallow_enter, swallow_exit, 0};
+static int cancel_scope_task(void *arg) {
+  eddy_scope_cancel(arg);
+  return 0;
+}
+static int swallowed_main(void *arg) {
+  int by_deadline = arg != NULL;
+  eddy_chan *ch;
+  ASSERT_RC(eddy_chan_new(&ch, sizeof(int), 1, NULL), 0);
+  eddy_scope s;
+  eddy_task *c = NULL;
+  swallowed_exit_status = 1;
+  eddy_scope_enter(&s, by_deadline ? eddy_deadline_in(EDDY_MSEC(5)) : EDDY_FOREVER, 0);
+  {
+    EDDY_WITH(g, &swallow_ops, NULL);
+    if (!by_deadline) ASSERT_RC(eddy_spawn(&c, cancel_scope_task, &s), 0);
+    int x;
+    eddy_time_t deadline = by_deadline ? eddy_deadline_in(EDDY_SEC(5)) : EDDY_FOREVER;
+    ASSERT_RC(eddy_chan_recv(ch, &x, deadline), -ECANCELED); /* and swallowed */
+  }
+  ASSERT_RC(swallowed_exit_status, -ECANCELED);
+  eddy_scope_exit(&s);
+  if (c) ASSERT_RC(eddy_join(c, NULL), 0);
+  eddy_chan_free(ch);
+  return 0;
+}
+TEST(R18_channel_wait_cancelled_by_a_task_counts_for_with) {
+  ASSERT_EQ(eddy_run_opts(swallowed_main, NULL, &vclock), 0);
+}
+TEST(R18_channel_wait_cancelled_by_a_deadline_counts_for_with) {
+  ASSERT_EQ(eddy_run_opts(swallowed_main, (void *)1, &vclock), 0);
+}
+
+/* A task that waits in a channel while it runs a generator parks with the
+ * generator's stack as its context, and the hand-off that resumes it lands
+ * there; the generator moves between two tasks that take turns (R39). */
+enum { GEN_ITEMS = 500 };
+static eddy_chan *gen_src, *gen_turn[2];
+static eddy_iter *gen_moving;
+static int gen_next_expected;
+static int chan_gen(eddy_gen *g, void *arg) {
+  (void)arg;
+  int x;
+  while (eddy_chan_recv(gen_src, &x, EDDY_FOREVER) == 0)
+    if (eddy_gen_yield(g, &x)) return 0;
+  return 0;
+}
+static int gen_src_producer(void *arg) {
+  (void)arg;
+  for (int i = 0; i < GEN_ITEMS; i++) ASSERT_RC(eddy_chan_send(gen_src, &i, EDDY_FOREVER), 0);
+  eddy_chan_close(gen_src);
+  return 0;
+}
+static int gen_driver(void *arg) {
+  int me = (int)(intptr_t)arg, token;
+  while (eddy_chan_recv(gen_turn[me], &token, EDDY_FOREVER) == 0) {
+    int x = -1;
+    if (eddy_iter_next(gen_moving, &x) != 0) break;
+    ASSERT_EQ(x, gen_next_expected);
+    gen_next_expected++;
+    ASSERT_RC(eddy_chan_send(gen_turn[1 - me], &token, EDDY_FOREVER), 0);
+  }
+  eddy_chan_close(gen_turn[0]);
+  eddy_chan_close(gen_turn[1]);
+  return 0;
+}
+static int gen_moving_main(void *arg) {
+  (void)arg;
+  ASSERT_RC(eddy_chan_new(&gen_src, sizeof(int), 0, NULL), 0);
+  ASSERT_RC(eddy_chan_new(&gen_turn[0], sizeof(int), 1, NULL), 0);
+  ASSERT_RC(eddy_chan_new(&gen_turn[1], sizeof(int), 1, NULL), 0);
+  gen_moving = eddy_gen_new(chan_gen, NULL, sizeof(int));
+  gen_next_expected = 0;
+  eddy_task *p, *a, *b;
+  ASSERT_RC(eddy_spawn(&p, gen_src_producer, NULL), 0);
+  ASSERT_RC(eddy_spawn(&a, gen_driver, (void *)0), 0);
+  ASSERT_RC(eddy_spawn(&b, gen_driver, (void *)1), 0);
+  int token = 1;
+  ASSERT_RC(eddy_chan_send(gen_turn[0], &token, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_join(p, NULL), 0);
+  ASSERT_RC(eddy_join(a, NULL), 0);
+  ASSERT_RC(eddy_join(b, NULL), 0);
+  ASSERT_EQ(gen_next_expected, GEN_ITEMS);
+  eddy_gen_free(gen_moving);
+  eddy_chan_free(gen_src);
+  eddy_chan_free(gen_turn[0]);
+  eddy_chan_free(gen_turn[1]);
+  return 0;
+}
+TEST(R39_channel_waits_inside_a_generator_moving_between_tasks) {
+  ASSERT_EQ(eddy_run(gen_moving_main, NULL), 0);
+}
+
 /* ---- conservation: many producers and consumers, random cancellations at
  * every suspension point; every item sent is received exactly once. */
 enum { PRODUCERS = 4, CONSUMERS = 3, PER = 300 };
