@@ -40,7 +40,7 @@ EDDY_API int eddy_chan_recv(eddy_chan *ch, void *item, eddy_time_t deadline);
  * caller's own code (see eddy/inline_switch.h): a task that parks in one
  * function and is resumed in another would otherwise mispredict a return
  * per hand-off, which measured here as a third of a ping-pong round trip.
- * _begin does the transfer, or parks the task in `ticket` (a wait record in
+ * _step does the transfer, or parks the task in `ticket` (a wait record in
  * the caller's frame) and returns the context to switch to; `to` NULL with
  * `rc` when there is nothing to switch (done, failed, or parked and resumed
  * already: a library whose switch cannot be inlined). The pair comes back
@@ -53,7 +53,11 @@ EDDY_API int eddy_chan_recv(eddy_chan *ch, void *item, eddy_time_t deadline);
  * keeps `int result; int flags` at EDDY__TICKET_OUTCOME_OFFSET (checked
  * where it is defined), so the usual outcome, woken with 0 and no deadline
  * timer to disarm, is one compare here; anything else (an error, a
- * cancellation to count, a timer) goes to eddy__park_ticket_finish. */
+ * cancellation to count, a timer) goes to eddy__park_ticket_finish.
+ *
+ * These names are not API, but programs compiled against this header call
+ * them: a change to what one takes or gives changes its name, so that such
+ * a program fails to load against a library it would misread. */
 typedef struct eddy__park_ticket {
   void *wait[8]; /* the library's wait record */
 } eddy__park_ticket;
@@ -65,14 +69,14 @@ typedef struct eddy__park_step {
   };
 } eddy__park_step;
 #define EDDY__TICKET_OUTCOME_OFFSET 24
-EDDY_API eddy__park_step eddy__chan_send_begin(eddy_chan *ch, const void *item,
+EDDY_API eddy__park_step eddy__chan_send_step(eddy_chan *ch, const void *item,
                                                eddy_time_t deadline, eddy__park_ticket *ticket);
-EDDY_API eddy__park_step eddy__chan_recv_begin(eddy_chan *ch, void *item, eddy_time_t deadline,
+EDDY_API eddy__park_step eddy__chan_recv_step(eddy_chan *ch, void *item, eddy_time_t deadline,
                                                eddy__park_ticket *ticket);
 /* The same without deadline (EDDY_FOREVER): one argument and one test fewer. */
-EDDY_API eddy__park_step eddy__chan_send_begin_forever(eddy_chan *ch, const void *item,
+EDDY_API eddy__park_step eddy__chan_send_step_forever(eddy_chan *ch, const void *item,
                                                        eddy__park_ticket *ticket);
-EDDY_API eddy__park_step eddy__chan_recv_begin_forever(eddy_chan *ch, void *item,
+EDDY_API eddy__park_step eddy__chan_recv_step_forever(eddy_chan *ch, void *item,
                                                        eddy__park_ticket *ticket);
 EDDY_API int eddy__park_ticket_finish(eddy__park_ticket *ticket);
 #if defined(EDDY__HAVE_INLINE_SWITCH) && !defined(EDDY_BUILDING)
@@ -90,8 +94,8 @@ static inline __attribute__((always_inline)) int eddy__chan_send_inline(eddy_cha
                                                                         eddy_time_t deadline) {
   eddy__park_ticket tk;
   /* folded away when the deadline is a constant, as it usually is */
-  eddy__park_step s = deadline == EDDY_FOREVER ? eddy__chan_send_begin_forever(ch, item, &tk)
-                                               : eddy__chan_send_begin(ch, item, deadline, &tk);
+  eddy__park_step s = deadline == EDDY_FOREVER ? eddy__chan_send_step_forever(ch, item, &tk)
+                                               : eddy__chan_send_step(ch, item, deadline, &tk);
   if (!s.to) return (int)s.rc;
   return eddy__park_ticket_end_inline(&tk, eddy__ctx_switch_inline_nofp(s.to, s.self));
 }
@@ -99,8 +103,8 @@ static inline __attribute__((always_inline)) int eddy__chan_recv_inline(eddy_cha
                                                                         eddy_time_t deadline) {
   eddy__park_ticket tk;
   /* folded away when the deadline is a constant, as it usually is */
-  eddy__park_step s = deadline == EDDY_FOREVER ? eddy__chan_recv_begin_forever(ch, item, &tk)
-                                               : eddy__chan_recv_begin(ch, item, deadline, &tk);
+  eddy__park_step s = deadline == EDDY_FOREVER ? eddy__chan_recv_step_forever(ch, item, &tk)
+                                               : eddy__chan_recv_step(ch, item, deadline, &tk);
   if (!s.to) return (int)s.rc;
   return eddy__park_ticket_end_inline(&tk, eddy__ctx_switch_inline_nofp(s.to, s.self));
 }

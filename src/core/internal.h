@@ -327,6 +327,25 @@ static inline eddy__wait *eddy__wake_first(eddy_node *q, int result) {
   eddy__make_ready(t);
   return w;
 }
+/* eddy__wake_first for a caller that read the first record's task and
+ * next link itself, before it copied an item through the record's data
+ * pointer (after such a copy, which may alias anything, the compiler would
+ * load them again). */
+static inline void eddy__wake_first_read(eddy_node *q, eddy__wait *w, eddy_task *t,
+                                         eddy_node *next, int result) {
+  if (next == q) {
+    eddy_node *qq = q;
+    EDDY__OPAQUE(qq);
+    qq->next = qq;
+    qq->prev = qq;
+  } else {
+    q->next = next;
+    next->prev = q;
+  }
+  w->result = result;
+  t->wait = NULL;
+  eddy__make_ready(t);
+}
 /* -ECANCELED if any scope around the task's innermost one is cancelled
  * (stopping at shields), else 0. Never cached: the walk is two or three
  * pointer hops and cannot go stale; and while no scope of the loop is

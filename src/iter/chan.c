@@ -191,8 +191,10 @@ static __attribute__((noinline)) eddy__park_step recv_begin_slow(eddy_chan *ch, 
   if (likely(loop && (t = loop->current) && ch && item && !ch->send_refused)) {            \
     if (!eddy__list_empty(&ch->receivers)) {                                               \
       eddy__wait *w = eddy__container_of(ch->receivers.next, eddy__wait, node);            \
+      eddy_task *wt = w->task;                                                             \
+      eddy_node *wnext = w->node.next;                                                     \
       if (eddy__copy_small(w->data, item, ch->item)) {                                     \
-        eddy__wake_first(&ch->receivers, 0);                                               \
+        eddy__wake_first_read(&ch->receivers, w, wt, wnext, 0);                            \
         return (eddy__park_step){.rc = 0};                                                 \
       }                                                                                    \
     } else if (!ch->unbounded && ch->len < ch->cap) {                                      \
@@ -215,11 +217,11 @@ static __attribute__((noinline)) eddy__park_step recv_begin_slow(eddy_chan *ch, 
  * macro, not an inline function, so that its calls stay tail calls: gcc
  * compiles a pair-returning call made from an inlined function as a real
  * call, which costs the whole fast path a stack frame. */
-EDDY_API eddy__park_step eddy__chan_send_begin(eddy_chan *ch, const void *item,
+EDDY_API eddy__park_step eddy__chan_send_step(eddy_chan *ch, const void *item,
                                                eddy_time_t deadline, eddy__park_ticket *tk) {
   SEND_BEGIN(ch, item, deadline, tk);
 }
-EDDY_API eddy__park_step eddy__chan_send_begin_forever(eddy_chan *ch, const void *item,
+EDDY_API eddy__park_step eddy__chan_send_step_forever(eddy_chan *ch, const void *item,
                                                        eddy__park_ticket *tk) {
   SEND_BEGIN(ch, item, EDDY_FOREVER, tk);
 }
@@ -239,7 +241,7 @@ static eddy__park_step send_begin_slow(eddy_chan *ch, const void *item, eddy_tim
 /* The whole operation, for callers that take the function's address. */
 EDDY_API int eddy_chan_send(eddy_chan *ch, const void *item, eddy_time_t deadline) {
   eddy__park_ticket tk;
-  eddy__park_step s = eddy__chan_send_begin(ch, item, deadline, &tk);
+  eddy__park_step s = eddy__chan_send_step(ch, item, deadline, &tk);
   if (!s.to) return (int)s.rc;
   eddy__transfer tr = eddy__ctx_switch_fast_nofp(s.to, s.self);
   return eddy__park_end((eddy__wait *)(void *)tk.wait, tr.ctx, tr.data);
@@ -282,8 +284,10 @@ EDDY_API int eddy_chan_try_recv(eddy_chan *ch, void *item) {
       }                                                                                    \
     } else if (!eddy__list_empty(&ch->senders)) {                                          \
       eddy__wait *w = eddy__container_of(ch->senders.next, eddy__wait, node);              \
+      eddy_task *wt = w->task;                                                             \
+      eddy_node *wnext = w->node.next;                                                     \
       if (eddy__copy_small(item, w->data, ch->item)) {                                     \
-        eddy__wake_first(&ch->senders, 0);                                                 \
+        eddy__wake_first_read(&ch->senders, w, wt, wnext, 0);                              \
         return (eddy__park_step){.rc = 0};                                                 \
       }                                                                                    \
     } else { /* empty: wait, the common wait in this frame */                              \
@@ -297,11 +301,11 @@ EDDY_API int eddy_chan_try_recv(eddy_chan *ch, void *item) {
   }                                                                                        \
   return recv_begin_slow(ch, item, deadline, tk, __builtin_return_address(0))
 /* Exported twice, like send. */
-EDDY_API eddy__park_step eddy__chan_recv_begin(eddy_chan *ch, void *item, eddy_time_t deadline,
+EDDY_API eddy__park_step eddy__chan_recv_step(eddy_chan *ch, void *item, eddy_time_t deadline,
                                                eddy__park_ticket *tk) {
   RECV_BEGIN(ch, item, deadline, tk);
 }
-EDDY_API eddy__park_step eddy__chan_recv_begin_forever(eddy_chan *ch, void *item,
+EDDY_API eddy__park_step eddy__chan_recv_step_forever(eddy_chan *ch, void *item,
                                                        eddy__park_ticket *tk) {
   RECV_BEGIN(ch, item, EDDY_FOREVER, tk);
 }
@@ -319,7 +323,7 @@ static eddy__park_step recv_begin_slow(eddy_chan *ch, void *item, eddy_time_t de
 
 EDDY_API int eddy_chan_recv(eddy_chan *ch, void *item, eddy_time_t deadline) {
   eddy__park_ticket tk;
-  eddy__park_step s = eddy__chan_recv_begin(ch, item, deadline, &tk);
+  eddy__park_step s = eddy__chan_recv_step(ch, item, deadline, &tk);
   if (!s.to) return (int)s.rc;
   eddy__transfer tr = eddy__ctx_switch_fast_nofp(s.to, s.self);
   return eddy__park_end((eddy__wait *)(void *)tk.wait, tr.ctx, tr.data);
