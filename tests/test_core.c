@@ -67,6 +67,45 @@ TEST(yield_round_robin_fifo) {
   ASSERT_STR(order_log.buf, "a0 b0 a1 b1 a2 b2");
 }
 
+/* The first task made ready while none is waits in a slot of its own,
+ * ahead of the list: one made ready while others are goes behind all of
+ * them, slot or list, and a task is never put ahead of one already
+ * queued. */
+static test_log ready_log;
+static int ready_y(void *arg) {
+  (void)arg;
+  LOG(&ready_log, "y");
+  return 0;
+}
+static int ready_x(void *arg) {
+  (void)arg;
+  LOG(&ready_log, "x");
+  eddy_spawn(NULL, ready_y, NULL); /* main is queued: y goes behind it */
+  return 0;
+}
+static int ready_letter(void *arg) {
+  LOG(&ready_log, "%s", (char *)arg);
+  return 0;
+}
+static int ready_main(void *arg) {
+  (void)arg;
+  eddy_spawn(NULL, ready_letter, "a"); /* nothing ready: the slot */
+  eddy_spawn(NULL, ready_letter, "b"); /* the list, behind a */
+  eddy_spawn(NULL, ready_letter, "c");
+  eddy_yield();
+  LOG(&ready_log, "m");
+  eddy_spawn(NULL, ready_x, NULL); /* nothing ready again: the slot */
+  eddy_yield();                    /* main goes to the list, behind x */
+  LOG(&ready_log, "m");
+  eddy_yield();
+  LOG(&ready_log, "m");
+  return 0;
+}
+TEST(ready_tasks_run_in_the_order_they_became_ready) {
+  ASSERT_EQ(eddy_run(ready_main, NULL), 0);
+  ASSERT_STR(ready_log.buf, "a b c m x m y m");
+}
+
 static int done_flag;
 static int late(void *arg) {
   (void)arg;
@@ -265,6 +304,18 @@ static int dump_main(void *arg) {
   return 0;
 }
 TEST(dump_shows_spawn_site_and_wait) { ASSERT_EQ(eddy_run(dump_main, NULL), 0); }
+
+static int dump_ready_main(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 3; i++) eddy_spawn(NULL, ready_letter, "r");
+  char buf[2048] = {0};
+  FILE *f = fmemopen(buf, sizeof buf - 1, "w");
+  eddy_dump(f);
+  fclose(f);
+  ASSERT(strstr(buf, "4 live task(s), 3 ready") != NULL); /* the slot's and the list's */
+  return 0;
+}
+TEST(dump_counts_every_ready_task) { ASSERT_EQ(eddy_run(dump_ready_main, NULL), 0); }
 
 /* ---- cross-thread submission */
 static eddy_event sub_ev;

@@ -180,6 +180,11 @@ typedef struct eddy__submission {
 struct eddy_loop {
   void *sched_ctx;          /* the scheduler's context while a task runs */
   eddy_task *current;
+  /* The ready tasks: the first in ready_first, the rest in runq behind it.
+   * A task made ready goes to ready_first when nothing else is ready, so
+   * in a hand-off (one task wakes another and waits) the queue is one
+   * pointer stored and loaded, not a list's links (see eddy__make_ready). */
+  eddy_task *ready_first;
   eddy_node runq;
   eddy_node turn_end;       /* tasks in eddy_wait_turn_end */
   int turn_ended;           /* they were woken this turn */
@@ -288,11 +293,36 @@ static inline void eddy__copy_item(void *dst, const void *src, size_t n) {
   if (!eddy__copy_small(dst, src, n)) memcpy(dst, src, n);
 }
 
-/* Put a ready task on the run queue. */
+/* Put a ready task on the run queue: in ready_first when no task is ready
+ * (the list is empty then too), else at the list's end. FIFO either way:
+ * ready_first, when set, is the oldest ready task. */
 static inline void eddy__make_ready(eddy_task *t) {
   eddy_loop *loop = t->loop;
   t->state = EDDY__READY;
-  eddy__list_push_back(&loop->runq, &t->runq);
+  if (!eddy__list_empty(&loop->runq) || loop->ready_first != NULL)
+    eddy__list_push_back(&loop->runq, &t->runq);
+  else
+    loop->ready_first = t;
+}
+static inline int eddy__any_ready(const eddy_loop *loop) {
+  return loop->ready_first != NULL || !eddy__list_empty(&loop->runq);
+}
+/* Take the oldest ready task (there is one). relink: point its run-queue
+ * link back at itself if it was on the list. Nothing reads the link of a
+ * task off the queue, but two tasks yielding to each other (always on the
+ * list: each is queued while the other is still ready) measured 5.1 ns per
+ * yield without it, 3.8 with it; the channel's hand-off does without. */
+static inline __attribute__((always_inline)) eddy_task *eddy__ready_take(eddy_loop *loop,
+                                                                        int relink) {
+  eddy_task *t = loop->ready_first;
+  if (likely(t != NULL)) {
+    loop->ready_first = NULL;
+    return t;
+  }
+  eddy_node *n = loop->runq.next;
+  eddy__list_remove_first(&loop->runq, n);
+  if (relink) n->next = n->prev = n;
+  return eddy__container_of(n, eddy_task, runq);
 }
 /* Make a parked task ready with `result`, unlinking its wait record. */
 static inline void eddy__wake(eddy__wait *w, int result) {
@@ -392,7 +422,7 @@ static inline void eddy__wait_init(eddy__wait *w, eddy_task *t) {
  * or queued, and a yield does not come here). */
 static inline __attribute__((always_inline)) int eddy__park_fast_ok(const eddy_loop *loop) {
 #if defined(EDDY__INLINE_SWITCH_USABLE) && !defined(EDDY__ASAN)
-  return likely(loop->runq.next != &loop->runq && loop->since_poll < loop->fast_limit);
+  return likely(eddy__any_ready(loop) && loop->since_poll < loop->fast_limit);
 #else
   (void)loop;
   return 0;
@@ -400,14 +430,12 @@ static inline __attribute__((always_inline)) int eddy__park_fast_ok(const eddy_l
 }
 static inline __attribute__((always_inline)) void *
 eddy__park_fast(eddy_loop *loop, eddy__wait *w, eddy_task *t, const char *what, void *pc) {
-  eddy_node *n = loop->runq.next;
   t->wait = w;
   t->wait_what = what;
   t->wait_pc = pc;
   t->state = EDDY__WAITING;
   loop->since_poll++;
-  eddy__list_remove_first(&loop->runq, n);
-  eddy_task *next = eddy__container_of(n, eddy_task, runq);
+  eddy_task *next = eddy__ready_take(loop, 0);
   next->state = EDDY__RUNNING;
   loop->current = next;
   return next->resume_ctx;

@@ -159,15 +159,14 @@ static void wake_turn_end(eddy_loop *loop) {
 
 static void run_loop(eddy_loop *loop) {
   for (;;) {
-    eddy_node *n;
-    while ((n = eddy__list_pop_front(&loop->runq)) != NULL) {
-        eddy__resume(loop, eddy__container_of(n, eddy_task, runq));
+    while (eddy__any_ready(loop)) {
+      eddy__resume(loop, eddy__ready_take(loop, 1));
       if (unlikely(++loop->since_poll >= EDDY__POLL_EVERY)) break;
     }
     loop->since_poll = 0;
     int alive = loop->live > 0 ||
                 __atomic_load_n(&loop->holds, __ATOMIC_SEQ_CST) > 0;
-    if (!alive && eddy__list_empty(&loop->runq) && !submissions_pending(loop))
+    if (!alive && !eddy__any_ready(loop) && !submissions_pending(loop))
       break;
     if (!eddy__list_empty(&loop->turn_end) && !loop->turn_ended) {
       /* The end of the turn: every task that was ready has run (or the
@@ -181,7 +180,7 @@ static void run_loop(eddy_loop *loop) {
       continue;
     }
     eddy_time_t timeout = 0;
-    if (eddy__list_empty(&loop->runq)) {
+    if (!eddy__any_ready(loop)) {
       eddy_time_t next = eddy__timer_next(loop);
       if (next == EDDY_FOREVER) {
         timeout = -1;
@@ -193,7 +192,7 @@ static void run_loop(eddy_loop *loop) {
             continue;
           }
           report_deadlock(loop);
-          if (eddy__list_empty(&loop->runq)) {
+          if (!eddy__any_ready(loop)) {
             /* The cancellation reached no task: each waits where it
              * cannot (inside a shield, or in a wait that cannot be
              * interrupted), so nothing will ever run again. Looping would

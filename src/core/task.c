@@ -44,12 +44,9 @@ static inline void arrived(eddy__transfer tr) { *(void **)tr.data = tr.ctx; }
 static inline __attribute__((always_inline)) int handoff(eddy_loop *loop, eddy_task *t,
                                                          void **ctx, const void **lo,
                                                          size_t *size) {
-  eddy_node *n = loop->runq.next;
-  if (n != &loop->runq && loop->since_poll < EDDY__POLL_EVERY) {
+  if (eddy__any_ready(loop) && loop->since_poll < EDDY__POLL_EVERY) {
     loop->since_poll++;
-    eddy__list_remove_first(&loop->runq, n);
-    n->next = n->prev = n;
-    eddy_task *next = eddy__container_of(n, eddy_task, runq);
+    eddy_task *next = eddy__ready_take(loop, 1);
     next->state = EDDY__RUNNING;
     if (next == t) return 0;
     eddy__coro *nc = next->active; /* its stack, for ASan */
@@ -510,7 +507,7 @@ EDDY_API void eddy_dump(void *file) {
     fprintf(f, "eddy: no loop on this thread\n");
     return;
   }
-  size_t ready = 0; /* counted here, not kept up on every hand-off */
+  size_t ready = loop->ready_first != NULL; /* counted here, not kept up on every hand-off */
   for (eddy_node *n = loop->runq.next; n != &loop->runq; n = n->next) ready++;
   fprintf(f, "eddy: %zu live task(s), %zu ready\n", loop->live, ready);
   for (eddy_node *n = loop->all.next; n != &loop->all; n = n->next) {
