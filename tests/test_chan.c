@@ -800,3 +800,56 @@ static int publish_woken_then_freed_main(void *arg) {
 TEST(broadcast_freed_under_a_woken_publisher) {
   ASSERT_EQ(eddy_run_opts(publish_woken_then_freed_main, NULL, &vclock), 0);
 }
+
+/* ---- eddy_dump says where a channel wait was called from: the caller's
+ * own code, whether it calls the inline form (the header's macro) or the
+ * exported function through its address. */
+static eddy_chan *site_ch;
+static int (*volatile site_recv_fn)(eddy_chan *, void *, eddy_time_t) = (eddy_chan_recv);
+static __attribute__((noinline)) int site_waiter_inline(void *arg) {
+  (void)arg;
+  int v;
+  return eddy_chan_recv(site_ch, &v, EDDY_FOREVER);
+}
+static __attribute__((noinline)) int site_waiter_by_address(void *arg) {
+  (void)arg;
+  int v;
+  return site_recv_fn(site_ch, &v, EDDY_FOREVER);
+}
+/* The "called from" address eddy_dump shows lies in fn's first bytes. */
+static int site_check(eddy_task_fn fn) {
+  ASSERT_EQ(eddy_chan_new(&site_ch, sizeof(int), 0, NULL), 0);
+  eddy_task *w;
+  ASSERT_EQ(eddy_spawn(&w, fn, NULL), 0);
+  eddy_yield();
+  char buf[4096] = {0};
+  FILE *f = fmemopen(buf, sizeof buf - 1, "w");
+  eddy_dump(f);
+  fclose(f);
+  const char *at = strstr(buf, "waiting in recv (called from ");
+  ASSERT(at != NULL);
+  void *pc = NULL;
+  ASSERT_EQ(sscanf(at + strlen("waiting in recv (called from "), "%p", &pc), 1);
+  ASSERT((char *)pc > (char *)fn && (char *)pc < (char *)fn + 256);
+  int one = 1;
+  ASSERT_EQ(eddy_chan_send(site_ch, &one, EDDY_FOREVER), 0);
+  int r = -1;
+  ASSERT_EQ(eddy_join(w, &r), 0);
+  ASSERT_RC(r, 0);
+  eddy_chan_free(site_ch);
+  return 0;
+}
+static int site_inline_main(void *arg) {
+  (void)arg;
+  return site_check(site_waiter_inline);
+}
+static int site_by_address_main(void *arg) {
+  (void)arg;
+  return site_check(site_waiter_by_address);
+}
+TEST(dump_shows_the_callers_site_of_an_inline_wait) {
+  ASSERT_EQ(eddy_run(site_inline_main, NULL), 0);
+}
+TEST(dump_shows_the_callers_site_of_a_wait_called_by_address) {
+  ASSERT_EQ(eddy_run(site_by_address_main, NULL), 0);
+}

@@ -185,7 +185,7 @@ static __attribute__((noinline)) eddy__park_step recv_begin_slow(eddy_chan *ch, 
                                                                  eddy_time_t deadline,
                                                                  eddy__park_ticket *tk, void *pc);
 
-#define SEND_BEGIN(ch, item, deadline, tk)                                                 \
+#define SEND_BEGIN(ch, item, deadline, tk, PC)                                               \
   eddy_loop *loop = eddy__calm_loop_tls; /* no scope cancelled: no checkpoint to fail */   \
   eddy_task *t;                                                                            \
   if (likely(loop && (t = loop->current) && ch && item && !ch->send_refused)) {            \
@@ -203,7 +203,7 @@ static __attribute__((noinline)) eddy__park_step recv_begin_slow(eddy_chan *ch, 
         return (eddy__park_step){.rc = 0};                                                 \
       }                                                                                    \
     } else if (!ch->unbounded) { /* full: wait, the common wait in this frame */           \
-      void *pc = __builtin_return_address(0);                                              \
+      void *pc = (PC);                                                                     \
       eddy__wait *w = wait_queue(t, &ch->senders, (void *)item, tk);                       \
       if (likely(deadline == EDDY_FOREVER && eddy__park_fast_ok(loop)))                    \
         return (eddy__park_step){.to = eddy__park_fast(loop, w, t, "send", pc),            \
@@ -211,7 +211,7 @@ static __attribute__((noinline)) eddy__park_step recv_begin_slow(eddy_chan *ch, 
       return eddy__park_begin(w, deadline, "send", pc);                                    \
     }                                                                                      \
   }                                                                                        \
-  return send_begin_slow(ch, item, deadline, tk, __builtin_return_address(0))
+  return send_begin_slow(ch, item, deadline, tk, (PC))
 /* Exported twice: a wait without deadline, which is what most calls pass,
  * does not pass it, and does not test it when it parks. The body is a
  * macro, not an inline function, so that its calls stay tail calls: gcc
@@ -219,11 +219,11 @@ static __attribute__((noinline)) eddy__park_step recv_begin_slow(eddy_chan *ch, 
  * call, which costs the whole fast path a stack frame. */
 EDDY_API eddy__park_step eddy__chan_send_step(eddy_chan *ch, const void *item,
                                                eddy_time_t deadline, eddy__park_ticket *tk) {
-  SEND_BEGIN(ch, item, deadline, tk);
+  SEND_BEGIN(ch, item, deadline, tk, __builtin_return_address(0));
 }
 EDDY_API eddy__park_step eddy__chan_send_step_forever(eddy_chan *ch, const void *item,
                                                        eddy__park_ticket *tk) {
-  SEND_BEGIN(ch, item, EDDY_FOREVER, tk);
+  SEND_BEGIN(ch, item, EDDY_FOREVER, tk, __builtin_return_address(0));
 }
 
 static eddy__park_step send_begin_slow(eddy_chan *ch, const void *item, eddy_time_t deadline,
@@ -238,10 +238,18 @@ static eddy__park_step send_begin_slow(eddy_chan *ch, const void *item, eddy_tim
 }
 
 
+/* The step for the exported function, told its caller's site (eddy_dump's
+ * "called from"): called through its address, the step's own return
+ * address would be inside the function. */
+static __attribute__((noinline)) eddy__park_step send_step_at(eddy_chan *ch, const void *item,
+                                                             eddy_time_t deadline,
+                                                             eddy__park_ticket *tk, void *site) {
+  SEND_BEGIN(ch, item, deadline, tk, site);
+}
 /* The whole operation, for callers that take the function's address. */
 EDDY_API int eddy_chan_send(eddy_chan *ch, const void *item, eddy_time_t deadline) {
   eddy__park_ticket tk;
-  eddy__park_step s = eddy__chan_send_step(ch, item, deadline, &tk);
+  eddy__park_step s = send_step_at(ch, item, deadline, &tk, __builtin_return_address(0));
   if (!s.to) return (int)s.rc;
   eddy__transfer tr = eddy__ctx_switch_fast_nofp(s.to, s.self);
   return eddy__park_end((eddy__wait *)(void *)tk.wait, tr.ctx, tr.data);
@@ -271,7 +279,7 @@ EDDY_API int eddy_chan_try_recv(eddy_chan *ch, void *item) {
   return try_recv(ch, item);
 }
 
-#define RECV_BEGIN(ch, item, deadline, tk)                                                 \
+#define RECV_BEGIN(ch, item, deadline, tk, PC)                                               \
   eddy_loop *loop = eddy__calm_loop_tls; /* no scope cancelled: no checkpoint to fail */   \
   eddy_task *t;                                                                            \
   /* any close to the slow path, which drains a graceful one */                            \
@@ -291,7 +299,7 @@ EDDY_API int eddy_chan_try_recv(eddy_chan *ch, void *item) {
         return (eddy__park_step){.rc = 0};                                                 \
       }                                                                                    \
     } else { /* empty: wait, the common wait in this frame */                              \
-      void *pc = __builtin_return_address(0);                                              \
+      void *pc = (PC);                                                                     \
       eddy__wait *w = wait_queue(t, &ch->receivers, item, tk);                             \
       if (likely(deadline == EDDY_FOREVER && eddy__park_fast_ok(loop)))                    \
         return (eddy__park_step){.to = eddy__park_fast(loop, w, t, "recv", pc),            \
@@ -299,15 +307,15 @@ EDDY_API int eddy_chan_try_recv(eddy_chan *ch, void *item) {
       return eddy__park_begin(w, deadline, "recv", pc);                                    \
     }                                                                                      \
   }                                                                                        \
-  return recv_begin_slow(ch, item, deadline, tk, __builtin_return_address(0))
+  return recv_begin_slow(ch, item, deadline, tk, (PC))
 /* Exported twice, like send. */
 EDDY_API eddy__park_step eddy__chan_recv_step(eddy_chan *ch, void *item, eddy_time_t deadline,
                                                eddy__park_ticket *tk) {
-  RECV_BEGIN(ch, item, deadline, tk);
+  RECV_BEGIN(ch, item, deadline, tk, __builtin_return_address(0));
 }
 EDDY_API eddy__park_step eddy__chan_recv_step_forever(eddy_chan *ch, void *item,
                                                        eddy__park_ticket *tk) {
-  RECV_BEGIN(ch, item, EDDY_FOREVER, tk);
+  RECV_BEGIN(ch, item, EDDY_FOREVER, tk, __builtin_return_address(0));
 }
 
 static eddy__park_step recv_begin_slow(eddy_chan *ch, void *item, eddy_time_t deadline,
@@ -321,9 +329,17 @@ static eddy__park_step recv_begin_slow(eddy_chan *ch, void *item, eddy_time_t de
   return recv_wait(ch, item, deadline, tk, pc);
 }
 
+/* The step for the exported function, told its caller's site (eddy_dump's
+ * "called from"): called through its address, the step's own return
+ * address would be inside the function. */
+static __attribute__((noinline)) eddy__park_step recv_step_at(eddy_chan *ch, void *item,
+                                                             eddy_time_t deadline,
+                                                             eddy__park_ticket *tk, void *site) {
+  RECV_BEGIN(ch, item, deadline, tk, site);
+}
 EDDY_API int eddy_chan_recv(eddy_chan *ch, void *item, eddy_time_t deadline) {
   eddy__park_ticket tk;
-  eddy__park_step s = eddy__chan_recv_step(ch, item, deadline, &tk);
+  eddy__park_step s = recv_step_at(ch, item, deadline, &tk, __builtin_return_address(0));
   if (!s.to) return (int)s.rc;
   eddy__transfer tr = eddy__ctx_switch_fast_nofp(s.to, s.self);
   return eddy__park_end((eddy__wait *)(void *)tk.wait, tr.ctx, tr.data);
