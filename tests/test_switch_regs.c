@@ -170,3 +170,96 @@ static int live_main(void *arg) {
 TEST(gen_yield_keeps_more_live_values_than_registers) {
   ASSERT_EQ(eddy_run(live_main, NULL), 0);
 }
+/* ---- values kept in registers no call preserves but that the asm must
+ * name: the x87 stack (long double) and, with AVX-512, xmm16-31. Each side
+ * of the inline switch, used directly as the library's own hand-offs use
+ * it, keeps its own value there across every switch. A test this build
+ * cannot run (no inline switch, no AVX-512) exits 77: ctest counts it as
+ * skipped, and the build made for it runs it (tests/CMakeLists.txt). */
+#if defined(__x86_64__)
+#include "arch/switch.h"
+
+#define REG_ROUNDS 64
+/* The contexts the library makes are the inline switch's own only with the
+ * assembly switch (a ucontext build has no inline switch). */
+static void native_contexts_or_skip(void) {
+  if (strcmp(eddy__ctx_impl, "x86_64") != 0) exit(77);
+}
+static _Alignas(16) char regs_stack[64 * 1024];
+static volatile long double regs_seed_other = -7.0L;
+static __attribute__((noinline)) long double x87_across(void *to, void **from,
+                                                        volatile long double *seed) {
+  long double v = *seed; /* loaded before the switch, used after it */
+  eddy__transfer tr = eddy__ctx_switch_inline_nofp(to, NULL);
+  *from = tr.ctx;
+  return v * 2.0L;
+}
+static void x87_other(eddy__transfer tr) {
+  void *back = tr.ctx;
+  for (;;) {
+    long double got = x87_across(back, &back, &regs_seed_other);
+    regs_seed_other = got == -14.0L ? -7.0L : 99.0L; /* 99: came back wrong */
+  }
+}
+#endif
+TEST(inline_switch_keeps_x87_values) {
+#if defined(__x86_64__)
+  static volatile long double seed = 3.0L;
+  native_contexts_or_skip();
+  void *other = eddy__ctx_make(regs_stack, regs_stack + sizeof regs_stack, x87_other);
+  ASSERT(other != NULL);
+  for (int i = 0; i < REG_ROUNDS; i++) {
+    long double got = x87_across(other, &other, &seed);
+    ASSERT(got == 6.0L);
+    ASSERT(regs_seed_other == -7.0L);
+  }
+#else
+  exit(77);
+#endif
+}
+
+#if defined(__x86_64__) && defined(__AVX512F__)
+/* gcc keeps doubles in xmm16-31 when xmm0-15 are named; the other side
+ * sets them all, as AVX-512 string functions in libc may. */
+#include <unistd.h>
+static __attribute__((constructor)) void avx512_or_skip(void) {
+  if (!__builtin_cpu_supports("avx512f")) _exit(77);
+}
+static _Alignas(16) char avx_stack[64 * 1024];
+static __attribute__((noinline)) double avx_across(void *to, void **from, const double *a) {
+  double v0 = a[0] * 2, v1 = a[1] * 3, v2 = a[2] * 4, v3 = a[3] * 5, v4 = a[4] * 6,
+         v5 = a[5] * 7, v6 = a[6] * 8, v7 = a[7] * 9;
+  eddy__transfer tr = eddy__ctx_switch_inline_nofp(to, NULL);
+  *from = tr.ctx;
+  return v0 + v1 + v2 + v3 + v4 + v5 + v6 + v7;
+}
+static void avx_other(eddy__transfer tr) {
+  void *back = tr.ctx;
+  for (;;) {
+    __asm__ volatile("vpternlogd $0xff, %%zmm16, %%zmm16, %%zmm16\n\t"
+                     "vmovdqa64 %%zmm16, %%zmm17\n\tvmovdqa64 %%zmm16, %%zmm18\n\t"
+                     "vmovdqa64 %%zmm16, %%zmm19\n\tvmovdqa64 %%zmm16, %%zmm20\n\t"
+                     "vmovdqa64 %%zmm16, %%zmm21\n\tvmovdqa64 %%zmm16, %%zmm22\n\t"
+                     "vmovdqa64 %%zmm16, %%zmm23\n\tvmovdqa64 %%zmm16, %%zmm24\n\t"
+                     "vmovdqa64 %%zmm16, %%zmm25\n\tvmovdqa64 %%zmm16, %%zmm26\n\t"
+                     "vmovdqa64 %%zmm16, %%zmm27\n\tvmovdqa64 %%zmm16, %%zmm28\n\t"
+                     "vmovdqa64 %%zmm16, %%zmm29\n\tvmovdqa64 %%zmm16, %%zmm30\n\t"
+                     "vmovdqa64 %%zmm16, %%zmm31"
+                     ::: "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",
+                       "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29",
+                       "xmm30", "xmm31");
+    back = eddy__ctx_switch_inline_nofp(back, NULL).ctx;
+  }
+}
+#endif
+TEST(inline_switch_keeps_upper_vector_registers) {
+#if defined(__x86_64__) && defined(__AVX512F__)
+  static const double a[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  native_contexts_or_skip();
+  void *other = eddy__ctx_make(avx_stack, avx_stack + sizeof avx_stack, avx_other);
+  ASSERT(other != NULL);
+  for (int i = 0; i < REG_ROUNDS; i++) ASSERT(avx_across(other, &other, a) == 240.0);
+#else
+  exit(77);
+#endif
+}

@@ -56,6 +56,20 @@ typedef struct eddy__transfer {
 
 #if defined(__x86_64__)
 #define EDDY__HAVE_INLINE_SWITCH 1
+/* Every register a call may change is named, so the compiler keeps nothing
+ * in one across the switch (the other side changes them all): with them the
+ * x87 stack, where gcc keeps a long double otherwise, and with AVX-512 the
+ * upper vector and the mask registers (gcc knows them only then). A
+ * function given AVX-512 by a target attribute alone, in a file compiled
+ * without it, must not keep values there across a switch. */
+#if defined(__AVX512F__)
+#define EDDY__SWITCH_AVX512_CLOBBERS                                           \
+  , "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23",     \
+      "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31",   \
+      "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"
+#else
+#define EDDY__SWITCH_AVX512_CLOBBERS
+#endif
 /* FP: the instructions that save and restore the floating-point control
  * words (MXCSR, x87 control word), or nothing. The 16-byte slot is there
  * either way, so both kinds of switch agree on the frame. */
@@ -80,7 +94,8 @@ typedef struct eddy__transfer {
                      "r9", "r10", "r11", "memory", "cc", "xmm0", "xmm1",      \
                      "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",  \
                      "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",     \
-                     "xmm15");                                                \
+                     "xmm15", "st", "st(1)", "st(2)", "st(3)", "st(4)",       \
+                     "st(5)", "st(6)", "st(7)" EDDY__SWITCH_AVX512_CLOBBERS); \
   eddy__transfer tr = {ax, dx};                                               \
   return tr
 
