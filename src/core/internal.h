@@ -363,15 +363,7 @@ static inline eddy__wait *eddy__wake_first(eddy_node *q, int result) {
  * load them again). */
 static inline void eddy__wake_first_read(eddy_node *q, eddy__wait *w, eddy_task *t,
                                          eddy_node *next, int result) {
-  if (next == q) {
-    eddy_node *qq = q;
-    EDDY__OPAQUE(qq);
-    qq->next = qq;
-    qq->prev = qq;
-  } else {
-    q->next = next;
-    next->prev = q;
-  }
+  eddy__list_remove_first_next(q, next);
   w->result = result;
   t->wait = NULL;
   eddy__make_ready(t);

@@ -40,9 +40,9 @@ static inline void eddy__list_push_back(eddy_node *h, eddy_node *n) {
     h->prev = n;
   }
 }
-/* Unlink n, which is h's first node, leaving n's own links as they were. */
-static inline void eddy__list_remove_first(eddy_node *h, eddy_node *n) {
-  eddy_node *nx = n->next;
+/* Unlink h's first node, whose next link the caller read already (nx),
+ * leaving the node's own links as they were. */
+static inline void eddy__list_remove_first_next(eddy_node *h, eddy_node *nx) {
   if (nx == h) {
     eddy_node *hh = h;
     EDDY__OPAQUE(hh);
@@ -52,6 +52,10 @@ static inline void eddy__list_remove_first(eddy_node *h, eddy_node *n) {
     h->next = nx;
     nx->prev = h;
   }
+}
+/* Unlink n, which is h's first node, leaving n's own links as they were. */
+static inline void eddy__list_remove_first(eddy_node *h, eddy_node *n) {
+  eddy__list_remove_first_next(h, n->next);
 }
 static inline void eddy__list_push_front(eddy_node *h, eddy_node *n) {
   n->next = h->next;
