@@ -97,8 +97,13 @@ vg_fail=0
 for t in build-ci-gcc/tests/test_*; do
   [ -x "$t" ] || continue
   case "$(basename "$t")" in test_stack) continue ;; esac # 1M stacks: too slow
-  if ! EDDY_TEST_TASKS=1000 EDDY_TEST_TIMEOUT_SCALE=10 valgrind -q --error-exitcode=99 \
-      --leak-check=full --errors-for-leak-kinds=definite "$t" >"$t.vg.log" 2>&1; then
+  rc=0
+  EDDY_TEST_TASKS=1000 EDDY_TEST_TIMEOUT_SCALE=10 valgrind -q --error-exitcode=99 \
+    --leak-check=full --errors-for-leak-kinds=definite "$t" >"$t.vg.log" 2>&1 || rc=$?
+  if [ $rc -eq 77 ]; then # the whole program cannot run here (test_switch_regs_avx512:
+    # valgrind's CPU has no AVX-512)
+    echo "valgrind: $(basename "$t") skipped (it cannot run under valgrind's CPU)"
+  elif [ $rc -ne 0 ]; then
     echo "valgrind: $(basename "$t") FAILED"; tail -30 "$t.vg.log"; vg_fail=1
   else
     echo "valgrind: $(basename "$t") clean ($(tail -1 "$t.vg.log"))"
