@@ -123,12 +123,12 @@ static int step(eddy_gen *g, void *item) {
 
 static int gen_next(eddy_iter *it, void *item) {
   eddy_gen *g = (eddy_gen *)it;
-  eddy_loop *loop = eddy__loop_tls;
+  eddy_loop *loop = eddy__calm_loop_tls; /* no scope cancelled: no checkpoint to fail */
   eddy_task *t;
   /* The common step, a started generator resumed for its next item, in
    * one frame with the task looked up once (step and resume each look it
    * up again, and the switch's bookkeeping reloads it). */
-  if (likely(loop && (t = loop->current) && loop->ncancelled == 0 && g->state == G_SUSPENDED)) {
+  if (likely(loop && (t = loop->current) && g->state == G_SUSPENDED)) {
     g->out = item;
     g->item_ready = 0;
     eddy__coro *from = t->active;
@@ -140,8 +140,7 @@ static int gen_next(eddy_iter *it, void *item) {
     eddy__transfer tr =
         eddy__switch_to(loop, g->coro.ctx, g->coro.stack.lo,
                         (size_t)(g->coro.stack.hi - g->coro.stack.lo), &from->asan_fake, g);
-    t = eddy__self(); /* possibly another task drives us now (R39) */
-    t->coro_prev->ctx = tr.ctx;
+    g->coro.ctx = tr.ctx; /* only the generator switches back into this step */
     if (likely(g->state == G_SUSPENDED)) return 0;
     if (g->state == G_RUNNING) g->state = G_SUSPENDED;
     return outcome(g);
@@ -213,7 +212,7 @@ EDDY_API void *eddy__gen_yield_begin(eddy_gen *g, const void *item, int *rc) {
 }
 
 EDDY_API int eddy__gen_yield_end(eddy_gen *g, void *from) {
-  eddy__self()->coro_prev->ctx = from; /* possibly another task drives us now (R39) */
+  g->back->ctx = from; /* whoever resumed us set g->back, in whatever task (R39) */
   return resumed(g);
 }
 
