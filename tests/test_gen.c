@@ -57,6 +57,44 @@ static int r20_main(void *arg) {
 }
 TEST(R20_protocol_empty_one_error) { ASSERT_EQ(eddy_run(r20_main, NULL), 0); }
 
+/* Each yield is made at another depth of the generator's stack than the one
+ * before it, so every step must resume the generator at the context its
+ * last yield left, not at an earlier one. A resume at an earlier context
+ * carries on from that yield, with its item: the check after the yield
+ * sees an item other than the last one yielded. */
+static int last_yielded;
+static __attribute__((noinline)) int yield_at_depth(eddy_gen *g, int depth, int v) {
+  volatile int frame[16]; /* a frame of its own at every depth */
+  frame[depth & 15] = v;
+  if (depth > 0) return yield_at_depth(g, depth - 1, v) + frame[depth & 15] - v;
+  last_yielded = v;
+  int r = eddy_gen_yield(g, &v);
+  if (last_yielded != v || frame[0] != v) return -EFAULT; /* resumed at a stale yield */
+  return r;
+}
+static int yields_at_depths(eddy_gen *g, void *arg) {
+  int n = *(int *)arg;
+  for (int i = 0; i < n; i++) {
+    int r = yield_at_depth(g, (i * 7) % 5, i);
+    if (r) return r == EDDY_ECLOSING ? 0 : r;
+  }
+  return 0;
+}
+static int r20_depth_main(void *arg) {
+  (void)arg;
+  int n = 200, x, st, next = 0;
+  EDDY_FOR(x, eddy_gen_new(yields_at_depths, &n, sizeof x), st) {
+    ASSERT_EQ(x, next);
+    next++;
+  }
+  ASSERT_RC(st, 0);
+  ASSERT_EQ(next, n);
+  return 0;
+}
+TEST(R20_items_arrive_in_order_whatever_depth_each_yield_is_made_at) {
+  ASSERT_EQ(eddy_run(r20_depth_main, NULL), 0);
+}
+
 static int r21_main(void *arg) {
   (void)arg;
   int x, st;
