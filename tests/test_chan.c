@@ -146,6 +146,32 @@ TEST(R18_channel_cancel_seen_until_the_last_cancelled_scope_exits) {
   ASSERT_EQ(eddy_run(r18_nested_main, NULL), 0);
 }
 
+/* A deadline fires in the scheduler, which then resumes the task it woke:
+ * the task's channel calls must still see the cancelled scope, though no
+ * task cancelled it and the task did not come back by a hand-off. */
+static int r18_deadline_main(void *arg) {
+  (void)arg;
+  eddy_chan *ch;
+  ASSERT_RC(eddy_chan_new(&ch, sizeof(int), 2, NULL), 0);
+  int x = 7;
+  ASSERT_RC(eddy_chan_send(ch, &x, EDDY_FOREVER), 0);
+  eddy_scope s;
+  ASSERT_RC(eddy_scope_enter(&s, eddy_deadline_in(EDDY_MSEC(5)), 0), 0);
+  ASSERT_RC(eddy_sleep(EDDY_SEC(5)), -ECANCELED);
+  ASSERT_RC(eddy_chan_send(ch, &x, EDDY_FOREVER), -ECANCELED); /* room for it */
+  ASSERT_EQ(eddy_chan_len(ch), 1);
+  ASSERT_RC(eddy_chan_recv(ch, &x, EDDY_FOREVER), -ECANCELED); /* an item ready */
+  ASSERT_EQ(eddy_chan_len(ch), 1);
+  eddy_scope_exit(&s);
+  ASSERT_RC(eddy_chan_send(ch, &x, EDDY_FOREVER), 0);
+  ASSERT_EQ(eddy_chan_len(ch), 2);
+  eddy_chan_free(ch);
+  return 0;
+}
+TEST(R18_channel_checkpoint_after_a_deadline_fired_in_the_scheduler) {
+  ASSERT_EQ(eddy_run_opts(r18_deadline_main, NULL, &vclock), 0);
+}
+
 /* A wait with a deadline that a hand-off ends early disarms its timer: a
  * timer left armed would fire during the next wait, which has none, and
  * end it with -ETIMEDOUT. */
