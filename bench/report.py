@@ -8,7 +8,12 @@ every program, with META (machine, versions, load), SECTION (which family
 the following lines come from), FAILED, MISSING and NOTRUN lines around
 them. Here, per (entry, runtime): the median of the values the runs printed,
 and the spread min..max over every value and every BENCHSPREAD bound the runs
-printed. Anything may be missing (a peer that did not build, a family whose
+printed. A family that repeats inside one run (the network and Redis ones)
+adds a BENCHROUNDS line with each round's figure in round order; the
+figures of one round were taken back to back for every runtime, so the
+median over rounds of each round's ratio to eddy ("per round") cancels
+what drifts between rounds (the host, loopback's two regimes) where the
+ratio of medians does not. For the micro entries a round is a repetition. Anything may be missing (a peer that did not build, a family whose
 script is absent, a machine without valgrind): the page says so and goes
 on. Standard library only, so Debian's /usr/bin/python3 runs it as is."""
 
@@ -183,6 +188,10 @@ class Results:
                     if v is not None:
                         c["values"].append(v)
                     c["unit"] = w[4]
+                elif kind == "BENCHROUNDS" and len(w) >= 4:
+                    vals = [self._float(t) for t in w[3:]]
+                    if all(v is not None and v > 0 for v in vals):
+                        self._cell(w[1], w[2], sec)["rounds"] = vals
                 elif kind == "BENCHSPREAD" and len(w) >= 5:
                     c = self._cell(w[1], w[2], sec)
                     lo, hi = self._float(w[3]), self._float(w[4])
@@ -206,7 +215,7 @@ class Results:
             self.order.append(entry)
             self.runtimes[entry] = []
         if (entry, rt) not in self.cells:
-            self.cells[(entry, rt)] = {"values": [], "lo": [], "hi": [], "unit": ""}
+            self.cells[(entry, rt)] = {"values": [], "lo": [], "hi": [], "unit": "", "rounds": None}
             self.runtimes[entry].append(rt)
         return self.cells[(entry, rt)]
 
@@ -223,6 +232,24 @@ class Results:
     def value(self, entry, rt):
         g = self.get(entry, rt)
         return g[0] if g else None
+
+    def rounds(self, entry, rt):
+        """The figure of each round, in round order: the BENCHROUNDS line, or
+        else one figure per repetition (the BENCH lines, in the order the
+        repetitions ran)."""
+        c = self.cells.get((entry, rt))
+        if not c:
+            return []
+        return c["rounds"] if c["rounds"] is not None else c["values"]
+
+    def per_round(self, entry, rt, ref, ref_entry=None):
+        """Median over rounds of rt's figure over ref's (of ref_entry, by
+        default the same entry), taken in the same round; None unless both
+        have the same number of rounds, two or more."""
+        a, b = self.rounds(entry, rt), self.rounds(ref_entry or entry, ref)
+        if len(a) < 2 or len(a) != len(b) or any(v <= 0 for v in a + b):
+            return None
+        return statistics.median(x / y for x, y in zip(a, b))
 
     def unit(self, entry):
         for rt in self.runtimes.get(entry, []):
@@ -271,12 +298,23 @@ def ratio_floor(val, floor, unit):
     return val / floor if d < 0 else floor / val
 
 
+def per_round_vs(res, entry, rt, ert):
+    """rows_for's per-round "vs eddy": the median of each round's ratio,
+    pointing the way ratio_vs does (above 1: eddy is better)."""
+    d = better(res.unit(entry))
+    if not ert or not d:
+        return None
+    # a cost: peer / eddy; a throughput: eddy / peer
+    return res.per_round(entry, rt, ert) if d < 0 else res.per_round(entry, ert, rt)
+
+
 def rt_sort_key(rt):
     return (RUNTIME_ORDER.index(rt) if rt in RUNTIME_ORDER else len(RUNTIME_ORDER), rt)
 
 
 def rows_for(res, entry):
-    """Table rows of one entry: (runtime, median, lo, hi, runs, unit, vs eddy, vs floor) or a reason."""
+    """Table rows of one entry: (runtime, median, lo, hi, runs, unit, vs eddy, vs floor,
+    vs eddy per round) or a reason."""
     want = ENTRIES[entry][1].split() if entry in ENTRIES else []
     rts = list(dict.fromkeys(want + res.runtimes.get(entry, [])))
     unit = res.unit(entry)
@@ -293,7 +331,8 @@ def rows_for(res, entry):
         med, lo, hi, runs, u = g
         rows.append((rt, med, lo, hi, runs, u or unit,
                      None if rt == ert else ratio_vs(med, ev, unit),
-                     ratio_floor(med, fv, unit) if fv else None))
+                     ratio_floor(med, fv, unit) if fv else None,
+                     None if rt == ert else per_round_vs(res, entry, rt, ert)))
     return rows
 
 
@@ -317,25 +356,42 @@ def load_bound(res, entry):
     return max(loads)
 
 
+def target_per_round(res, entry, rt, op, bound):
+    """For a target relative to a peer: the median over rounds of eddy's
+    figure over the peer's, judged against the target's factor, as
+    "1.02× met" (the ratio pointing as "vs eddy" does: above 1, eddy is
+    better); "" when the two were not measured in the same rounds."""
+    ref_entry, ref_rt, factor = bound
+    if op == "<=":  # a cost: peer / eddy, against 1 / factor
+        shown, need = res.per_round(ref_entry, ref_rt, rt, entry), 1 / factor
+    else:  # a throughput: eddy / peer
+        shown, need = res.per_round(entry, rt, ref_rt, ref_entry), factor
+    if shown is None:
+        return ""
+    return f"{shown:.4g}× {'met' if shown >= need else 'missed'}"
+
+
 def targets(res):
+    """(entry, target, eddy's figure, met? on the medians, per round)."""
     out = []
     for target in TARGETS:
         entry, op, bound, text = target[:4]
         rt = target[4] if len(target) > 4 else "eddy"
         v = res.value(entry, rt)
+        paired = target_per_round(res, entry, rt, op, bound) if isinstance(bound, tuple) else ""
         if isinstance(bound, tuple):
             ref = res.value(bound[0], bound[1])
             bound = ref * bound[2] if ref is not None else None
         unit = res.unit(entry)
         if v is None or bound is None:
-            out.append((entry, text, "not measured", ""))
+            out.append((entry, text, "not measured", "", ""))
             continue
         ok = v <= bound if op == "<=" else v >= bound
         status = "met" if ok else "missed"
         load = load_bound(res, entry)
         if load is not None:
             status += f" (load generator at {load:.0f} % of its core)"
-        out.append((entry, text, f"{num(v, unit)} {unit}", status))
+        out.append((entry, text, f"{num(v, unit)} {unit}", status, paired))
     return out
 
 
@@ -432,13 +488,15 @@ def md_table(head, rows):
 def entry_md(res, entry):
     unit = res.unit(entry)
     rows = []
-    for r in rows_for(res, entry):
+    rrows = rows_for(res, entry)
+    paired = any(len(r) > 2 and r[8] is not None for r in rrows)
+    for r in rrows:
         if len(r) == 2:
-            rows.append((r[0], r[1], "", "", "", "", ""))
+            rows.append((r[0], r[1], "", "", "", "", "", ""))
             continue
-        rt, med, lo, hi, runs, u, ve, vf = r
+        rt, med, lo, hi, runs, u, ve, vf, vr = r
         rows.append((f"**{rt}**" if rt == res.eddy_rt(entry) else rt, num(med, u),
-                     f"{num(lo, u)} .. {num(hi, u)}", u, runs, x(ve), x(vf)))
+                     f"{num(lo, u)} .. {num(hi, u)}", u, runs, x(ve), x(vr), x(vf)))
     d = better(unit)
     dirn = {-1: "lower is better", 1: "higher is better", 0: "no ratio for this unit"}[d]
     desc = ENTRIES.get(entry, ("", ""))[0]
@@ -446,9 +504,12 @@ def entry_md(res, entry):
         desc = ("how busy redis-benchmark kept its own core during the runs above, per server it "
                 "loaded; near 100 %, the requests per second are the load generator's limit, so "
                 "their ratio says little about the servers (requests per server CPU-second do)")
-    head = ["runtime", "median", "spread (min .. max)", "unit", "n", "vs eddy", "vs floor"]
-    if not res.floor_rt(entry):  # no floor measured for this entry: no column for it
-        head, rows = head[:-1], [r[:-1] for r in rows]
+    head = ["runtime", "median", "spread (min .. max)", "unit", "n", "vs eddy", "vs eddy, per round",
+            "vs floor"]
+    keep = [i for i in range(len(head))
+            if not (i == 6 and not paired)  # no runtime paired with eddy by round
+            and not (i == 7 and not res.floor_rt(entry))]  # no floor measured
+    head, rows = [head[i] for i in keep], [tuple(r[i] for i in keep) for r in rows]
     return (f"### {entry}\n\n{desc + '; ' if desc else ''}{unit or 'no unit'}, {dirn}.\n\n"
             + md_table(head, rows))
 
@@ -456,14 +517,15 @@ def entry_md(res, entry):
 def entry_text(res, entry):
     unit = res.unit(entry)
     lines = [f"\n== {entry} ({unit or 'no figures'})",
-             f"  {'runtime':<12} {'median':>12} {'unit':<7} {'spread (min..max)':>24} {'n':>4} {'vs eddy':>9} {'vs floor':>9}"]
+             f"  {'runtime':<12} {'median':>12} {'unit':<7} {'spread (min..max)':>24} {'n':>4} {'vs eddy':>9} "
+             f"{'per round':>9} {'vs floor':>9}"]
     for r in rows_for(res, entry):
         if len(r) == 2:
             lines.append(f"  {r[0]:<12} {r[1]:>12}")
             continue
-        rt, med, lo, hi, runs, u, ve, vf = r
+        rt, med, lo, hi, runs, u, ve, vf, vr = r
         lines.append(f"  {rt:<12} {num(med, u):>12} {u:<7} {num(lo, u) + '..' + num(hi, u):>24} {runs:>4} "
-                     f"{x(ve):>9} {x(vf):>9}")
+                     f"{x(ve):>9} {x(vr):>9} {x(vf):>9}")
     return "\n".join(lines)
 
 
@@ -501,6 +563,13 @@ METHOD = """\
 * **vs eddy**: for times and sizes (ns, B) peer / eddy, for throughputs
   (ops/s, req/s) eddy / peer: **above 1, eddy is better by that factor**;
   below 1, the peer is.
+* **vs eddy, per round**: the same ratio taken in each round (each
+  repetition, for the micro entries), between figures measured back to
+  back, and its median over the rounds. The host drifts: loopback here
+  has a fast and a slow regime, each lasting seconds to minutes, and a
+  median taken over all of one server's rounds depends on how many fell
+  in each. A ratio within one round mostly compares the two in the same
+  regime.
 * **vs floor**: how many times the floor's cost (value / floor for times and
   sizes, floor / value for throughputs): 1 is the floor, the machine's
   limit for that workload (the C floor is a bare register switch; for the
@@ -542,9 +611,15 @@ def page(res, pngs, quick, plots_note):
         cores=m.get("cores", "?")), ""]
 
     out += ["## Targets", "",
-            "The targets of the benchmark plan (close to what the machine allows) and those set against the peers (10x Go, Tokio and Node; the C servers; nginx; redis-server), for the median of eddy (of the eddy runtime the target names: eddy-epoll, eddy-uring).", ""]
-    out += [md_table(["entry", "target", "eddy", "met?"],
-                     [(e, t, v, s.replace("missed", "**missed**", 1) if s.startswith("missed") else s) for e, t, v, s in targets(res)]), ""]
+            "The targets of the benchmark plan (close to what the machine allows) and those set against the peers (10x Go, Tokio and Node; the C servers; nginx; redis-server), for the median of eddy (of the eddy runtime the target names: eddy-epoll, eddy-uring). "
+            "**met?** compares the medians; **per round**, for a target set against a peer, compares "
+            "the two in each round, taken back to back, and gives the median of those ratios (above 1, "
+            "eddy is better; see Method), which the host's drift between rounds does not move.", ""]
+
+    def bold(s):
+        return s.replace("missed", "**missed**", 1) if "missed" in s else s
+    out += [md_table(["entry", "target", "eddy", "met?", "per round"],
+                     [(e, t, v, bold(s), bold(p)) for e, t, v, s, p in targets(res)]), ""]
 
     main_entries = ["switch", "switch_fp", "yield", "spawn_join", "idle_mem", "timer", "pingpong", "agen", "iter_plain",
                     "with_lock"]
@@ -641,8 +716,8 @@ def main():
     print("\nvs eddy: ns and B: peer/eddy; ops/s: eddy/peer (above 1 = eddy better)")
     print("vs floor: how many times the floor's cost (1 = at the floor)")
     print("\ntargets:")
-    for e, t, v, s in targets(res):
-        print(f"  {e:<16} {t:<42} {v:>14}  {s}")
+    for e, t, v, s, p in targets(res):
+        print(f"  {e:<16} {t:<42} {v:>14}  {s}" + (f"; per round {p}" if p else ""))
 
     os.makedirs(os.path.join(a.out, "img"), exist_ok=True)
     img = os.path.join(a.out, "img")

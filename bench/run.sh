@@ -300,7 +300,7 @@ for s in net redis fanout; do
   say "[$step/${#plan[@]}] $s: bench/$s/run.sh ${flag[*]} ..."
   rc=0
   bounded $((limit * 3)) "$script" "${flag[@]}" >"$out/$s.out" 2> >(tee "$out/$s.err" | sed "s/^/  $s: /" >&2) || rc=$?
-  grep -E '^BENCH(SPREAD)? ' "$out/$s.out" >>"$results"
+  grep -E '^BENCH(SPREAD|ROUNDS)? ' "$out/$s.out" >>"$results"
   took[$s]=$((SECONDS - t0))
   if [ $rc = 0 ]; then
     progress "$s" done "${took[$s]}"

@@ -74,6 +74,56 @@ class Ratios(unittest.TestCase):
         self.assertEqual(res.floor_rt("echo"), "c_uring")
 
 
+class PerRound(unittest.TestCase):
+    def test_rounds_are_paired_and_their_ratios_take_the_median(self):
+        # eddy/peer per round: 1.1, 1.0, 1.5 -> median 1.1; the medians alone give 1.2/1.2 = 1
+        res = report.Results(results(
+            "BENCH e eddy 120 ops/s\nBENCHROUNDS e eddy 110 120 150\n"
+            "BENCH e peer 120 ops/s\nBENCHROUNDS e peer 100 120 100\n"))
+        self.assertAlmostEqual(res.per_round("e", "eddy", "peer"), 1.1)
+        self.assertAlmostEqual(report.per_round_vs(res, "e", "peer", "eddy"), 1.1)
+
+    def test_a_time_ratio_per_round_is_peer_over_eddy(self):
+        res = report.Results(results("BENCHROUNDS t eddy 10 20\nBENCHROUNDS t go 30 80\n"
+                                     "BENCH t eddy 15 ns\nBENCH t go 55 ns\n"))
+        self.assertAlmostEqual(report.per_round_vs(res, "t", "go", "eddy"), 3.5)
+
+    def test_repetitions_are_the_rounds_without_a_rounds_line(self):
+        res = report.Results(results("BENCH t eddy 10 ns\nBENCH t go 30 ns\n"
+                                     "BENCH t eddy 20 ns\nBENCH t go 20 ns\n"))
+        self.assertEqual(res.rounds("t", "go"), [30, 20])
+        self.assertAlmostEqual(res.per_round("t", "go", "eddy"), 2.0)  # median of 3 and 1
+
+    def test_no_pairing_when_round_counts_differ_or_one_round(self):
+        res = report.Results(results("BENCHROUNDS e eddy 1 2 3\nBENCHROUNDS e peer 1 2\n"
+                                     "BENCH f eddy 5 ns\nBENCH f peer 6 ns\n"))
+        self.assertIsNone(res.per_round("e", "eddy", "peer"))
+        self.assertIsNone(res.per_round("f", "eddy", "peer"))
+
+    def test_a_rounds_line_with_a_bad_figure_is_ignored(self):
+        res = report.Results(results("BENCH e eddy 5 ns\nBENCHROUNDS e eddy 5 x 7\nBENCHROUNDS e p 1 0 2\n"
+                                     "BENCH e p 1 ns\n"))
+        self.assertEqual(res.rounds("e", "eddy"), [5])
+        self.assertEqual(res.rounds("e", "p"), [1])
+
+    def test_page_shows_the_per_round_column_and_judges_targets_both_ways(self):
+        # medians: eddy 1.00M vs redis 1.02M (missed); per round 1.02, 1.01, 0.99 -> 1.01 (met)
+        page, text = run_page(
+            "SECTION redis\n"
+            "BENCH redis_set_p16 eddy 1000000 ops/s\nBENCHROUNDS redis_set_p16 eddy 1020000 1010000 990000\n"
+            "BENCH redis_set_p16 redis 1020000 ops/s\nBENCHROUNDS redis_set_p16 redis 1000000 1000000 1000000\n")
+        self.assertIn("| redis_set_p16 | ≥ redis-server | 1M ops/s | **missed** | 1.01× met |", page)
+        self.assertIn("| runtime | median | spread (min .. max) | unit | n | vs eddy | vs eddy, per round |", page)
+        self.assertIn("| redis | 1.02M | 1.02M .. 1.02M | ops/s | 1 | 0.98× | 1.01× |", page)
+        self.assertIn("per round 1.01× met", text)
+
+    def test_a_ten_times_target_per_round_reads_as_a_multiple(self):
+        page, _ = run_page("BENCH pingpong eddy 10 ns\nBENCH pingpong node 95 ns\n"
+                           "BENCH pingpong eddy 11 ns\nBENCH pingpong node 120 ns\n")
+        # medians 10.5 vs 107.5: met; per round 9.5x and 10.9x -> 10.2x
+        self.assertIn("| pingpong | 10x faster than Node | 10.5 ns | met | 10.2× met |", page)
+
+
 class Missing(unittest.TestCase):
     def test_failed_and_unbuilt_programs_show_in_their_rows(self):
         page, text = run_page("MISSING eddy\nFAILED go timed out after 600s\n"

@@ -116,6 +116,8 @@ report() {
   local x
   for x in "$@"; do [ -n "$x" ] || { fail "$e $rt: no figure"; return; }; done
   [ $# -gt 0 ] || return
+  # in round order: report.py pairs the runtimes' figures round by round
+  echo "BENCHROUNDS $e $rt $*" | tee -a "$results"
   printf '%s\n' "$@" | sort -g | awk -v e="$e" -v rt="$rt" -v u="$unit" '
     { v[NR] = $1 }
     END {

@@ -167,4 +167,8 @@ sort -k1,1 -k2,2 -k3,3n "$res" | awk '
     if (cur != key) { flush(); key = cur; cnt = 0 }
     v[++cnt] = $3 }
   END { flush() }'
+# and each entry's figures in round order (the order they were taken):
+# report.py pairs the servers' figures round by round
+awk '$1 !~ /_load$/ { k = $1 " " $2; if (!(k in r)) o[++n] = k; r[k] = r[k] " " $3 }
+  END { for (i = 1; i <= n; i++) print "BENCHROUNDS " o[i] r[o[i]] }' "$res"
 exit $failed
