@@ -242,14 +242,10 @@ struct eddy_loop {
  * (the library is PIC). */
 extern __thread eddy_loop *eddy__loop_tls
     __attribute__((tls_model("initial-exec")));
-/* The same loop while a task of it runs (loop->current set) and none of
- * its scopes is cancelled (ncancelled 0), else NULL: the fast paths of the
- * channels and generators test all three with one load, and then read
- * loop->current without testing it. Kept where any of them changes:
- * task.c (eddy__resume, around the scheduler's switch into a task; a task
- * handing the CPU to another leaves loop->current set), loop.c (entering
- * and leaving the loop) and scope.c (the count, which only the thread
- * running the loop changes). */
+/* The same loop while none of its scopes is cancelled (ncancelled 0), else
+ * NULL: the channels' fast paths test both with one load. Kept where
+ * either changes: loop.c (entering and leaving the loop) and scope.c (the
+ * count, which only the thread running the loop changes). */
 extern __thread eddy_loop *eddy__calm_loop_tls
     __attribute__((tls_model("initial-exec")));
 

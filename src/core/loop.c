@@ -281,7 +281,7 @@ EDDY_API int eddy_run_opts(eddy_task_fn main_fn, void *arg,
   }
   eddy__overflow_handler_install();
   eddy__loop_tls = loop;
-  eddy__calm_loop_tls = NULL; /* no task runs yet: eddy__resume sets it */
+  eddy__calm_loop_tls = loop->ncancelled ? NULL : loop;
   eddy_task *main_task;
   eddy_spawn_opts so = {.name = "main"};
   r = eddy_spawn_at(&main_task, main_fn, arg, &so, __FILE__, __LINE__);

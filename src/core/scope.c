@@ -43,8 +43,7 @@ void eddy__scope_link(eddy_scope *s, eddy_scope *parent, eddy_task *owner) {
 void eddy__scope_unlink(eddy_scope *s) {
   eddy_loop *loop = eddy__loop();
   if (loop && eddy__timer_armed(&s->timer)) eddy__timer_cancel(loop, &s->timer);
-  if ((s->flags & F_COUNTED) && loop && --loop->ncancelled == 0 && loop->current)
-    eddy__calm_loop_tls = loop; /* from the scheduler, eddy__resume sets it */
+  if ((s->flags & F_COUNTED) && loop && --loop->ncancelled == 0) eddy__calm_loop_tls = loop;
   s->flags &= ~(F_COUNTED | F_LINKED);
   eddy__node_unlink(&s->sibling);
   /* Children still attached (tasks of a group that outlived a scope, which

@@ -85,14 +85,12 @@ static __attribute__((noinline)) int yield_suspend(eddy_task *t) {
 void eddy__resume(eddy_loop *loop, eddy_task *t) {
   eddy__coro *c = t->active;
   loop->current = t;
-  eddy__calm_loop_tls = loop->ncancelled ? NULL : loop;
   t->state = EDDY__RUNNING;
   eddy__transfer tr =
       eddy__switch_to(loop, t->resume_ctx, c->stack.lo, (size_t)(c->stack.hi - c->stack.lo),
                 &loop->native_fake, &loop->sched_ctx);
   eddy_task *back = eddy__container_of(tr.data, eddy_task, resume_ctx);
   loop->current = NULL;
-  eddy__calm_loop_tls = NULL;
   if (back->state == EDDY__DONE) {
     if (!(back->flags & EDDY__F_HANDLE)) eddy__task_release(back);
   } else {

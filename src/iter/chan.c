@@ -186,9 +186,9 @@ static __attribute__((noinline)) eddy__park_step recv_begin_slow(eddy_chan *ch, 
                                                                  eddy__park_ticket *tk, void *pc);
 
 #define SEND_BEGIN(ch, item, deadline, tk, PC)                                               \
-  /* a task runs and no scope is cancelled: no checkpoint to fail */                        \
-  eddy_loop *loop = eddy__calm_loop_tls;                                                   \
-  if (likely(loop && ch && !ch->send_refused && item)) {                                   \
+  eddy_loop *loop = eddy__calm_loop_tls; /* no scope cancelled: no checkpoint to fail */   \
+  eddy_task *t;                                                                            \
+  if (likely(loop && (t = loop->current) && ch && item && !ch->send_refused)) {            \
     if (!eddy__list_empty(&ch->receivers)) {                                               \
       eddy__wait *w = eddy__container_of(ch->receivers.next, eddy__wait, node);            \
       eddy_task *wt = w->task;                                                             \
@@ -204,7 +204,6 @@ static __attribute__((noinline)) eddy__park_step recv_begin_slow(eddy_chan *ch, 
       }                                                                                    \
     } else if (!ch->unbounded) { /* full: wait, the common wait in this frame */           \
       void *pc = (PC);                                                                     \
-      eddy_task *t = loop->current;                                                        \
       eddy__wait *w = wait_queue(t, &ch->senders, (void *)item, tk);                       \
       if (likely(deadline == EDDY_FOREVER && eddy__park_fast_ok(loop)))                    \
         return (eddy__park_step){.to = eddy__park_fast(loop, w, t, "send", pc),            \
@@ -281,10 +280,10 @@ EDDY_API int eddy_chan_try_recv(eddy_chan *ch, void *item) {
 }
 
 #define RECV_BEGIN(ch, item, deadline, tk, PC)                                               \
-  /* a task runs and no scope is cancelled: no checkpoint to fail */                        \
-  eddy_loop *loop = eddy__calm_loop_tls;                                                   \
+  eddy_loop *loop = eddy__calm_loop_tls; /* no scope cancelled: no checkpoint to fail */   \
+  eddy_task *t;                                                                            \
   /* any close to the slow path, which drains a graceful one */                            \
-  if (likely(loop && ch && !ch->closed && item)) {                                         \
+  if (likely(loop && (t = loop->current) && ch && item && !ch->closed)) {                  \
     if (ch->len) {                                                                         \
       if (eddy__list_empty(&ch->senders) && eddy__copy_small(item, SLOT(ch, 0), ch->item)) { \
         ch->head = next_head(ch);                                                          \
@@ -301,7 +300,6 @@ EDDY_API int eddy_chan_try_recv(eddy_chan *ch, void *item) {
       }                                                                                    \
     } else { /* empty: wait, the common wait in this frame */                              \
       void *pc = (PC);                                                                     \
-      eddy_task *t = loop->current;                                                        \
       eddy__wait *w = wait_queue(t, &ch->receivers, item, tk);                             \
       if (likely(deadline == EDDY_FOREVER && eddy__park_fast_ok(loop)))                    \
         return (eddy__park_step){.to = eddy__park_fast(loop, w, t, "recv", pc),            \

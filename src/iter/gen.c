@@ -123,13 +123,12 @@ static int step(eddy_gen *g, void *item) {
 
 static int gen_next(eddy_iter *it, void *item) {
   eddy_gen *g = (eddy_gen *)it;
-  /* a task runs and no scope is cancelled: no checkpoint to fail */
-  eddy_loop *loop = eddy__calm_loop_tls;
+  eddy_loop *loop = eddy__calm_loop_tls; /* no scope cancelled: no checkpoint to fail */
+  eddy_task *t;
   /* The common step, a started generator resumed for its next item, in
    * one frame with the task looked up once (step and resume each look it
    * up again, and the switch's bookkeeping reloads it). */
-  if (likely(loop && g->state == G_SUSPENDED)) {
-    eddy_task *t = loop->current;
+  if (likely(loop && (t = loop->current) && g->state == G_SUSPENDED)) {
     g->out = item;
     g->item_ready = 0;
     eddy__coro *from = t->active;
@@ -146,7 +145,6 @@ static int gen_next(eddy_iter *it, void *item) {
     if (g->state == G_RUNNING) g->state = G_SUSPENDED;
     return outcome(g);
   }
-  eddy_task *t;
   int r = eddy__checkpoint(&t);
   if (r) return r;
   return step(g, item);
