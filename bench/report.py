@@ -13,9 +13,10 @@ adds a BENCHROUNDS line with each round's figure in round order; the
 figures of one round were taken back to back for every runtime, so the
 median over rounds of each round's ratio to eddy ("per round") cancels
 what drifts between rounds (the host, loopback's two regimes) where the
-ratio of medians does not. For the micro entries a round is a repetition. Anything may be missing (a peer that did not build, a family whose
-script is absent, a machine without valgrind): the page says so and goes
-on. Standard library only, so Debian's /usr/bin/python3 runs it as is."""
+ratio of medians does not. For the micro entries a round is a
+repetition. Anything may be missing (a peer that did not build, a family
+whose script is absent, a machine without valgrind): the page says so and
+goes on. Standard library only, so Debian's /usr/bin/python3 runs it as is."""
 
 import argparse
 import os
