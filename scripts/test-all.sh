@@ -98,7 +98,12 @@ for t in build-ci-gcc/tests/test_*; do
   [ -x "$t" ] || continue
   case "$(basename "$t")" in test_stack) continue ;; esac # 1M stacks: too slow
   rc=0
-  EDDY_TEST_TASKS=1000 EDDY_TEST_TIMEOUT_SCALE=10 valgrind -q --error-exitcode=99 \
+  # --fair-sched=yes: valgrind runs one thread at a time, and its default
+  # lock lets a thread that makes no system call (tasks yielding to each
+  # other) take it back at once, so another thread may wait for minutes:
+  # test_loop_poll's submitter thread took 29-110 s here, and once over
+  # the test's 120 s. With the fair lock it runs within a second.
+  EDDY_TEST_TASKS=1000 EDDY_TEST_TIMEOUT_SCALE=10 valgrind -q --fair-sched=yes --error-exitcode=99 \
     --leak-check=full --errors-for-leak-kinds=definite "$t" >"$t.vg.log" 2>&1 || rc=$?
   if [ $rc -eq 77 ]; then # the whole program cannot run here (test_switch_regs_avx512:
     # valgrind's CPU has no AVX-512)
