@@ -40,6 +40,43 @@ TEST(multibulk_whole_and_split_at_every_byte) {
   resp_parser_fini(&p);
 }
 
+/* Headers of every width the parser reads two ways (one or two digits
+ * without a leading zero; anything else): counts and lengths on both sides
+ * of each boundary, whole and dribbled, and commands longer than the
+ * argument vector's first allocation. */
+TEST(header_widths_and_argument_counts) {
+  static const resp_limits big = {.max_bulk = 1000, .max_args = 200, .max_inline = 64,
+                                  .max_command = 1 << 20};
+  static const size_t counts[] = {1, 2, 9, 10, 16, 17, 99, 100, 200};
+  static const size_t lens[] = {0, 1, 9, 10, 11, 99, 100, 101, 1000};
+  static char buf[300000];
+  resp_parser p;
+  resp_parser_init(&p, &big);
+  resp_cmd c;
+  for (size_t ci = 0; ci < sizeof counts / sizeof *counts; ci++) {
+    for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+      size_t argc = counts[ci], len = lens[li];
+      if (argc * (len + 8) > 20000) continue;
+      int n = snprintf(buf, sizeof buf, "*%zu\r\n", argc);
+      for (size_t a = 0; a < argc; a++) {
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "$%zu\r\n", len);
+        memset(buf + n, (int)('a' + a % 26), len);
+        n += (int)len;
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "\r\n");
+      }
+      long r = argc * len < 500 ? parse_dribbled(&p, buf, (size_t)n, &c)
+                                : resp_parse(&p, buf, (size_t)n, &c);
+      ASSERT_EQ(r, (long)n);
+      ASSERT_EQ(c.argc, (int)argc);
+      for (size_t a = 0; a < argc; a++) {
+        ASSERT_EQ(c.lens[a], len);
+        ASSERT(len == 0 || (c.argv[a][0] == 'a' + (int)(a % 26) && c.argv[a][len - 1] == c.argv[a][0]));
+      }
+    }
+  }
+  resp_parser_fini(&p);
+}
+
 TEST(pipelined_commands_one_at_a_time) {
   static const char buf[] = "*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n*1\r\n$4\r\nPI";
   resp_parser p;
@@ -124,6 +161,14 @@ TEST(protocol_errors) {
   ASSERT_STR(error_of("*1\r\n$-1\r\n"), "ERR Protocol error: invalid bulk length");
   ASSERT_STR(error_of("*1\r\n$01\r\nx\r\n"), "ERR Protocol error: invalid bulk length");
   ASSERT_STR(error_of("*1\r\n$1\r\nxyz"), "ERR Protocol error: expected CRLF after bulk data");
+  /* the one- and two-digit shapes, each with a wrong byte where CRLF goes */
+  ASSERT_STR(error_of("*1\r\n$1\r\r"), "ERR Protocol error: invalid bulk length");
+  ASSERT_STR(error_of("*1\r\n$1x\r\n"), "ERR Protocol error: invalid bulk length");
+  ASSERT_STR(error_of("*1\r\n$12\rx"), "ERR Protocol error: invalid bulk length");
+  ASSERT_STR(error_of("*1\r\n$12\n"), "ERR Protocol error: invalid bulk length");
+  ASSERT_STR(error_of("*1\r\n$00\r\n"), "ERR Protocol error: invalid bulk length");
+  ASSERT_STR(error_of("*2\r\r"), "ERR Protocol error: invalid multibulk length");
+  ASSERT_STR(error_of("*-1\r\n"), "(no error)"); /* a null multibulk: skipped, as Redis does */
   /* a header that never ends is refused once it is too long to be one */
   char longhdr[64];
   memset(longhdr, '9', sizeof longhdr);

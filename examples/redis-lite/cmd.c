@@ -298,6 +298,11 @@ static void c_get(client *c, const resp_cmd *cmd) {
 
 /* SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL] */
 static void c_set(client *c, const resp_cmd *cmd) {
+  if (cmd->argc == 3) { /* no options: nothing to read first, no clock */
+    if (db_set_string(&c->srv->db, A(1), L(1), A(2), L(2), 0, 0)) resp_out_ok(&c->out);
+    else resp_out_error(&c->out, E_OOM);
+    return;
+  }
   int nx = 0, xx = 0, get = 0, keepttl = 0, has_exp = 0;
   int64_t now = now_ms(), expire = 0;
   for (int i = 3; i < cmd->argc; i++) {
