@@ -178,6 +178,25 @@ def t_set_options(sv):
     eq(sv.cli("set", "k", "v", "px", "80"), "OK", "SET PX")
     time.sleep(0.2)
     eq(sv.cli("get", "k"), "(nil)", "expired after PX")
+    # a SET without options over keys with deadlines, one passed, one not,
+    # one whose new value outgrows the old: each deadline goes, and so does
+    # each from the count of keys that have one
+    def expires():
+        m = re.search(r"expires=(\d+)", sv.cli("info"))
+        return int(m.group(1)) if m else 0  # no db0 line: no keys
+    base = expires()
+    sv.cli("set", "d1", "a", "px", "100000")
+    sv.cli("set", "d2", "b", "px", "50")
+    sv.cli("set", "d3", "c", "px", "100000")
+    eq(expires(), base + 3, "keys with a deadline counted")
+    time.sleep(0.1)
+    eq(sv.cli("set", "d1", "A"), "OK", "plain SET over a deadline")
+    eq(sv.cli("set", "d2", "B"), "OK", "plain SET over a passed deadline")
+    eq(sv.cli("set", "d3", "C" * 200), "OK", "plain SET over a deadline, larger value")
+    for k, v in (("d1", "A"), ("d2", "B"), ("d3", "C" * 200)):
+        eq(sv.cli("get", k), f'"{v}"', f"{k} holds the new value")
+        eq(sv.cli("ttl", k), "(integer) -1", f"{k} has no deadline")
+    eq(expires(), base, "no key left counted with a deadline")
 
 
 def t_incr_decr(sv):
