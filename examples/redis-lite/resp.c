@@ -108,7 +108,8 @@ size_t resp_ll_to_str(char *buf, long long v) {
 
 /* A header line "<c><number>\r\n" at buf[pos]: 1 with *v and *end (just
  * past the LF), 0 if incomplete, -1 if malformed. Digits are read in the
- * same pass that looks for the CR: this runs for every argument. */
+ * same pass that looks for the CR. header() below tries the usual short
+ * shape first; this reads every other header (and rejects the bad ones). */
 __attribute__((noinline)) static int header_any(const char *buf, size_t len, size_t pos,
                                                 long long *v, size_t *end) {
   size_t i = pos + 1, lim = pos + 1 + MAX_HEADER;
