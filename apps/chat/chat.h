@@ -25,6 +25,7 @@ typedef struct chat_opts {
   char data_dir[512];
   int fsync_each;          /* 1: fsync every message; 0: every fsync_ms */
   int fsync_ms;
+  int log_timeout_ms;      /* the longest one history write may take */
   size_t max_line;         /* bytes per line from a client */
   int max_clients;
   int idle_sec;            /* disconnect a silent client after this */

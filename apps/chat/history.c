@@ -132,15 +132,19 @@ static int queue(room *r, const chat_msg *m) {
 
 /* Write the queue until it is empty (the caller is the room's writer and
  * holds s->log_lock; it is let go during each write so posts can queue).
- * Shielded: a batch taken off the queue is written even if the writer's
- * task is being cancelled. Returns the result for the batch holding seq. */
+ * Each batch is shielded, with a deadline of its own (--log-timeout-ms): a
+ * batch taken off the queue is written even if the writer's task is being
+ * cancelled, and a disk that stalls fails that batch ("timed out"), not
+ * the ones after it. (One deadline over the whole loop failed every batch
+ * once posts had kept the queue from emptying that long.) Returns the
+ * result for the batch holding seq. */
 static int write_queue(server *s, room *r, uint64_t seq) {
   int mine = 0;
   r->writing = 1;
-  eddy_shield sh;
-  eddy_shield_init(&sh, eddy_deadline_in(EDDY_SEC(10)));
-  EDDY_WITH(gs, &eddy_shield_cm, &sh);
   while (r->npend) {
+    eddy_shield sh;
+    eddy_shield_init(&sh, eddy_deadline_in(EDDY_MSEC(s->opts.log_timeout_ms)));
+    EDDY_WITH(gs, &eddy_shield_cm, &sh);
     chat_msg *batch = r->pend;
     int n = r->npend, cap = r->pendcap;
     r->pend = r->spare;
@@ -167,6 +171,7 @@ static int write_queue(server *s, room *r, uint64_t seq) {
     if (!rc) rc = eddy_file_write(r->log, r->logbuf, len);
     if (rc == 0 && s->opts.fsync_each) rc = eddy_file_datasync(r->log);
     else if (rc == 0) r->dirty = 1;
+    if (rc == -ECANCELED && eddy_scope_cancelled(&sh.scope)) rc = -ETIMEDOUT; /* its deadline */
     eddy_lock_acquire(&s->log_lock);
     /* publish even if the disk failed: the room goes on; the error is told */
     if (s->opts.fsync_each)
@@ -255,9 +260,10 @@ int history_logger(void *arg) {
       if (g.status) return 0;
       while (r == 0) {
         while (r == 0 && !pending(s)) r = eddy_cond_wait_until(&s->log_wanted, &s->log_lock, sync_at);
-        /* write even when cancelled (shutdown): queued history is written */
+        /* write even when cancelled (shutdown): queued history is written;
+         * each batch has a deadline of its own (write_queue) */
         eddy_shield sh;
-        eddy_shield_init(&sh, eddy_deadline_in(EDDY_SEC(10)));
+        eddy_shield_init(&sh, EDDY_FOREVER);
         EDDY_WITH(gs, &eddy_shield_cm, &sh);
         write_all(s);
       }

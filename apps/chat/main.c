@@ -25,6 +25,8 @@ static void usage(FILE *f) {
           "  --durability MODE   'always' (fsync each message) or 'batched'\n"
           "                      (EDDY_CHAT_DURABILITY, default batched)\n"
           "  --fsync-ms N        batched: fsync interval (default 100)\n"
+          "  --log-timeout-ms N  the longest one history write (a batch) may take; past\n"
+          "                      it the batch fails and its posters are told (default 10000)\n"
           "  --max-line N        longest line, or web message, a client may send (default 1024)\n"
           "  --max-clients N     clients at once, line and web (default 10000)\n"
           "  --idle SEC          disconnect clients silent this long (default 600)\n"
@@ -54,6 +56,7 @@ static int parse_opts(int argc, char **argv, chat_opts *o) {
   else snprintf(o->data_dir, sizeof o->data_dir, "%s/.local/share/eddy-chat", getenv("HOME") ? getenv("HOME") : "/tmp");
   o->fsync_each = (e = getenv("EDDY_CHAT_DURABILITY")) && !strcmp(e, "always");
   o->fsync_ms = 100;
+  o->log_timeout_ms = 10000;
   o->max_line = 1024;
   o->max_clients = 10000;
   o->idle_sec = 600;
@@ -78,6 +81,7 @@ static int parse_opts(int argc, char **argv, chat_opts *o) {
       if (strcmp(v, "always") && strcmp(v, "batched")) return -EINVAL;
       o->fsync_each = !strcmp(v, "always");
     } else if (!strcmp(a, "--fsync-ms")) o->fsync_ms = atoi(v);
+    else if (!strcmp(a, "--log-timeout-ms")) o->log_timeout_ms = atoi(v);
     else if (!strcmp(a, "--max-line")) o->max_line = (size_t)atol(v);
     else if (!strcmp(a, "--max-clients")) o->max_clients = atoi(v);
     else if (!strcmp(a, "--idle")) o->idle_sec = atoi(v);
@@ -89,7 +93,7 @@ static int parse_opts(int argc, char **argv, chat_opts *o) {
       return -EINVAL;
     }
   }
-  if (o->port < 0 || o->port > 65535 || o->http_port < 0 || o->http_port > 65535 || o->fsync_ms <= 0 || o->max_line < 16 ||
+  if (o->port < 0 || o->port > 65535 || o->http_port < 0 || o->http_port > 65535 || o->fsync_ms <= 0 || o->log_timeout_ms <= 0 || o->max_line < 16 ||
       o->max_clients <= 0 || o->idle_sec <= 0 || o->rate_per_sec <= 0 ||
       o->history_on_join < 0 || o->history_on_join > RECENT_MAX || o->client_buffer == 0)
     return -EINVAL;

@@ -255,6 +255,47 @@ def test_limits_clients_rate_idle():
     assert srv.stop() == 0
 
 
+def test_history_write_deadline_is_per_batch():
+    # Posters that never let the room's history queue empty (each waits
+    # for its batch's fsync, during which the others post) keep one writer
+    # writing batch after batch for the whole run. Each batch has
+    # --log-timeout-ms, not the whole run, so none fails however long the
+    # stream goes on, and every message shown is in the log.
+    srv = Server("--rate", "1000000", "--log-timeout-ms", "300", "--client-buffer", "100000",
+                 "--durability", "always")
+    cs = [Client(srv, "p%d" % i, "r") for i in range(4)]
+    cs[0].expect("p3 joined")
+    stop = time.time() + 1.5
+    errors, shown = [], set()
+
+    def blast(i):
+        c, n = cs[i], 0
+        while time.time() < stop:
+            c.send("\n".join("m%d-%d" % (i, n + k) for k in range(50)))
+            n += 50
+            for l in c.lines(0.005):
+                if l.startswith("error"):
+                    errors.append(l)
+                elif "> m" in l:
+                    shown.add(l.split("> ", 1)[1])
+
+    ts = [threading.Thread(target=blast, args=(i,)) for i in range(len(cs))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for c in cs:
+        errors.extend(l for l in c.lines(0.5) if l.startswith("error"))
+        c.close()
+    assert not errors, errors[:5]
+    assert srv.stop() == 0
+    records = open(os.path.join(srv.data, "r.log"), "rb").read().decode().splitlines()
+    logged = {r.split("\t")[3] for r in records}  # seq, time, nick, text, checksum
+    assert len(shown) > 1000, len(shown)  # a stream, not a few batches
+    missing = [m for m in shown if m not in logged]
+    assert not missing, missing[:5]
+
+
 def test_graceful_shutdown_says_goodbye():
     srv = Server()
     cs = [Client(srv, "u%d" % i, "r") for i in range(3)]
