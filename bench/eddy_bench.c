@@ -147,12 +147,14 @@ static int idle(void *arg) {
   (void)arg;
   return eddy_event_wait(&gate);
 }
+static size_t idle_stack; /* 0: the loop's default */
 static int idle_main(void *arg) {
   long n = (long)(intptr_t)arg;
+  eddy_spawn_opts so = {.stack_size = idle_stack};
   eddy_event_init(&gate);
   long before = rss_bytes();
   double t0 = now_ns();
-  for (long i = 0; i < n; i++) eddy_spawn(NULL, idle, NULL);
+  for (long i = 0; i < n; i++) eddy_spawn_ex(NULL, idle, NULL, &so);
   eddy_yield();
   double t1 = now_ns();
   long after = rss_bytes();
@@ -164,9 +166,12 @@ static int idle_main(void *arg) {
   printf("BENCH idle_wake%s eddy %.1f ns\n", idle_tag, (now_ns() - t0) / (double)n);
   return 0;
 }
+/* stack_size 0: the default (64 KiB, guarded); else the idle tasks get
+ * stacks of that size in a loop without guard pages (packed under a page) */
 static void bench_idle_mem(size_t stack_size, const char *entry) {
   double v[3];
-  eddy_loop_opts o = {.stack_size = stack_size};
+  eddy_loop_opts o = {.stack_guard = stack_size ? -1 : 0};
+  idle_stack = stack_size;
   idle_tag = stack_size ? "_small" : "";
   for (int rep = 0; rep < eddy_bench_reps(); rep++) {
     eddy_run_opts(idle_main, (void *)(intptr_t)(quick ? 10000 : 1000000), &o);
@@ -259,7 +264,7 @@ int main(int argc, char **argv) {
   RUN("timer", bench_timer());
   RUN("timeout_scope", bench_scope());
   RUN("idle_mem", bench_idle_mem(0, "idle_mem"));
-  RUN("idle_mem_small", bench_idle_mem(16 * 1024, "idle_mem_small"));
+  RUN("idle_mem_small", bench_idle_mem(EDDY_STACK_MIN_UNGUARDED, "idle_mem_small"));
   /* the groups select their own entries with eddy_bench_selected */
   if (eddy_bench_with && (!group || strcmp(group, "with") == 0)) eddy_bench_with(quick);
   if (eddy_bench_iter && (!group || strcmp(group, "iter") == 0)) eddy_bench_iter(quick);

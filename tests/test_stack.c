@@ -384,3 +384,261 @@ TEST(stack_release_never_gives_back_a_stack_in_use) {
     ASSERT_EQ(live_bad, 0);
   }
 }
+
+/* ---- packed stacks: under a page, in a loop without guards */
+
+#define SMALL EDDY_STACK_MIN_UNGUARDED
+/* An idle task's wait takes under 1 KiB of stack in any build but ASan's,
+ * whose frames carry redzones and whose interceptors are deep: there even
+ * a wait on an event can take more than the 4032 bytes of the largest
+ * packed stack, so the tests that run tasks on packed stacks skip
+ * themselves (SKIP_UNDER_ASAN). */
+#define IDLE_STACK SMALL
+#define IDLE_STACK2 ((size_t)3000)
+#define KEEP_BYTES 512
+#if defined(TEST_ASAN)
+#define SKIP_UNDER_ASAN return
+#else
+#define SKIP_UNDER_ASAN (void)0
+#endif
+static eddy_event packed_gate;
+static int packed_wait(void *arg) {
+  (void)arg;
+  return eddy_event_wait(&packed_gate);
+}
+
+static int small_refused_main(void *arg) {
+  size_t size = (size_t)(uintptr_t)arg;
+  eddy_spawn_opts o = {.stack_size = size};
+  ASSERT_RC(eddy_spawn_ex(NULL, noop, NULL, &o), EDDY_ESTACK);
+  return 0;
+}
+TEST(packed_stacks_need_a_loop_without_guards) {
+  /* with guards: nothing under EDDY_STACK_MIN, per task or per loop */
+  ASSERT_EQ(eddy_run(small_refused_main, (void *)(uintptr_t)SMALL), 0);
+  eddy_loop_opts guarded = {.stack_size = SMALL};
+  ASSERT_RC(eddy_run_opts(noop, NULL, &guarded), EDDY_ESTACK);
+  /* without: nothing under EDDY_STACK_MIN_UNGUARDED */
+  eddy_loop_opts bare = {.stack_guard = -1};
+  ASSERT_EQ(eddy_run_opts(small_refused_main, (void *)(uintptr_t)(SMALL - 1), &bare), 0);
+  eddy_loop_opts bare_small = {.stack_guard = -1, .stack_size = SMALL - 1};
+  ASSERT_RC(eddy_run_opts(noop, NULL, &bare_small), EDDY_ESTACK);
+}
+
+/* Consecutive small stacks lie side by side, 64-byte aligned: two 2 KiB
+ * tasks share a page. */
+static int side_by_side_main(void *arg) {
+  (void)arg;
+  eddy_event_init(&packed_gate);
+  size_t sizes[] = {IDLE_STACK, IDLE_STACK2};
+  size_t strides[] = {IDLE_STACK, (IDLE_STACK2 + 63) & ~(size_t)63};
+  for (int k = 0; k < 2; k++) {
+    eddy_spawn_opts o = {.stack_size = sizes[k]};
+    eddy_task *a, *b, *c;
+    ASSERT_RC(eddy_spawn_ex(&a, packed_wait, NULL, &o), 0);
+    ASSERT_RC(eddy_spawn_ex(&b, packed_wait, NULL, &o), 0);
+    ASSERT_RC(eddy_spawn_ex(&c, packed_wait, NULL, &o), 0);
+    ASSERT_EQ((long)((char *)b - (char *)a), (long)strides[k]);
+    ASSERT_EQ((long)((char *)c - (char *)b), (long)strides[k]);
+    eddy_yield(); /* each runs up to its wait on its own stack */
+    eddy_event_set(&packed_gate);
+    ASSERT_RC(eddy_join(a, NULL), 0);
+    ASSERT_RC(eddy_join(b, NULL), 0);
+    ASSERT_RC(eddy_join(c, NULL), 0);
+    eddy_event_init(&packed_gate);
+  }
+  return 0;
+}
+TEST(packed_stacks_lie_side_by_side) {
+  SKIP_UNDER_ASAN;
+  eddy_loop_opts o = {.stack_guard = -1};
+  ASSERT_EQ(eddy_run_opts(side_by_side_main, NULL, &o), 0);
+}
+
+/* Tasks and generators on packed stacks do what tasks do: wait, sleep,
+ * pass items over a channel, yield items, and are pooled and reused. The
+ * deepest of these paths (a sleep that grows the timer heap: malloc) takes
+ * about 0.6 KiB of stack in an optimized build and twice that unoptimized,
+ * which gets the largest packed size. */
+#if !defined(__OPTIMIZE__)
+#define WORK_STACK ((size_t)4032)
+#else
+#define WORK_STACK SMALL
+#endif
+static eddy_chan *packed_ch;
+static int packed_gen(eddy_gen *g, void *arg) {
+  (void)arg;
+  for (int i = 0; i < 5; i++)
+    if (eddy_gen_yield(g, &i)) break;
+  return 0;
+}
+static int packed_producer(void *arg) {
+  int n = (int)(intptr_t)arg;
+  eddy_sleep(EDDY_MSEC(1));
+  for (int i = 0; i < n; i++) {
+    int r = eddy_chan_send(packed_ch, &i, EDDY_FOREVER);
+    if (r) return r;
+  }
+  return 0;
+}
+static int packed_consumer(void *arg) {
+  int n = (int)(intptr_t)arg, sum = 0, x;
+  for (int i = 0; i < n; i++) {
+    int r = eddy_chan_recv(packed_ch, &x, EDDY_FOREVER);
+    if (r) return r;
+    sum += x;
+  }
+  eddy_iter *it = eddy_gen_new_at(packed_gen, NULL, sizeof(int), WORK_STACK, __FILE__, __LINE__);
+  while (eddy_iter_next(it, &x) == 0) sum += x;
+  eddy_gen_free(it);
+  return sum; /* what it received (from any producer) and 0+1+2+3+4 */
+}
+static int packed_work_main(void *arg) {
+  (void)arg;
+  ASSERT_RC(eddy_chan_new(&packed_ch, sizeof(int), 1, NULL), 0);
+  eddy_spawn_opts o = {.stack_size = WORK_STACK};
+  for (int round = 0; round < 3; round++) {
+    eddy_task *p[50], *c[50];
+    for (int i = 0; i < 50; i++) {
+      ASSERT_RC(eddy_spawn_ex(&p[i], packed_producer, (void *)(intptr_t)100, &o), 0);
+      ASSERT_RC(eddy_spawn_ex(&c[i], packed_consumer, (void *)(intptr_t)100, &o), 0);
+    }
+    long total = 0;
+    for (int i = 0; i < 50; i++) {
+      int rp = -1, rc = -1;
+      ASSERT_RC(eddy_join(p[i], &rp), 0);
+      ASSERT_RC(eddy_join(c[i], &rc), 0);
+      ASSERT_EQ(rp, 0);
+      total += rc;
+    }
+    ASSERT_EQ(total, 50L * (99 * 100 / 2 + 10));
+  }
+  eddy_chan_free(packed_ch);
+  return 0;
+}
+TEST(packed_stacks_run_tasks_and_generators) {
+  SKIP_UNDER_ASAN;
+  eddy_loop_opts o = {.stack_guard = -1};
+  ASSERT_EQ(eddy_run_opts(packed_work_main, NULL, &o), 0);
+}
+
+/* An overflow of a packed stack is found when the task ends: its canary
+ * is gone. The task is named, and the process aborts. */
+static __attribute__((noinline)) int fill_frame(size_t n) {
+  volatile char buf[3000];
+  for (size_t i = 0; i < n && i < sizeof buf; i++) buf[i] = (char)i;
+  return buf[0];
+}
+static int overrun(void *arg) {
+  (void)arg;
+  return fill_frame(3000); /* 3000 bytes of frame on a 2 KiB stack */
+}
+static int packed_overflow_main(void *arg) {
+  (void)arg;
+  eddy_event_init(&packed_gate);
+  eddy_spawn_opts below = {.stack_size = SMALL}; /* the slot it runs into */
+  eddy_spawn_ex(NULL, packed_wait, NULL, &below);
+  eddy_spawn_opts o = {.name = "overrunner", .stack_size = SMALL};
+  eddy_task *t;
+  eddy_spawn_ex(&t, overrun, NULL, &o);
+  eddy_join(t, NULL);
+  fprintf(stderr, "not caught\n");
+  return 0;
+}
+static void packed_overflow_child(void *arg) {
+  (void)arg;
+  struct rlimit rl = {0, 0};
+  setrlimit(RLIMIT_CORE, &rl);
+  eddy_loop_opts o = {.stack_guard = -1};
+  eddy_run_opts(packed_overflow_main, NULL, &o);
+}
+TEST(packed_stack_overflow_is_caught_when_the_task_ends) {
+  SKIP_UNDER_ASAN;
+  char buf[1024];
+  int st = run_in_child(packed_overflow_child, NULL, buf, sizeof buf);
+  ASSERT(WIFSIGNALED(st));
+  ASSERT_EQ(WTERMSIG(st), SIGABRT);
+  ASSERT(strstr(buf, "stack overflow in task") != NULL);
+  ASSERT(strstr(buf, "'overrunner'") != NULL);
+  ASSERT(strstr(buf, "canary") != NULL);
+  ASSERT(strstr(buf, "not caught") == NULL);
+}
+
+/* A million idle tasks on 2 KiB packed stacks: half a page each. */
+static int packed_million_main(void *arg) {
+  long n = (long)(intptr_t)arg;
+  eddy_event_init(&gate);
+  eddy_spawn_opts o = {.stack_size = IDLE_STACK};
+  long before = rss_kib();
+  for (long i = 0; i < n; i++) ASSERT_RC(eddy_spawn_ex(NULL, idle_task, NULL, &o), 0);
+  eddy_yield();
+  long after = rss_kib();
+  fprintf(stderr, "%ld idle tasks on packed stacks: %.0f bytes RSS each\n", n,
+          (double)(after - before) * 1024.0 / (double)n);
+  ASSERT((after - before) * 1024 / n <= 2355); /* 2.3 KiB */
+  eddy_event_set(&gate);
+  return 0;
+}
+TEST(packed_million_idle_tasks) {
+  SKIP_UNDER_ASAN;
+  const char *s = getenv("EDDY_TEST_TASKS");
+  long n = s ? atol(s) : 1000000;
+  woke = 0;
+  eddy_loop_opts o = {.stack_guard = -1};
+  ASSERT_EQ(eddy_run_opts(packed_million_main, (void *)(intptr_t)n, &o), 0);
+  ASSERT_EQ(woke, n);
+}
+
+/* Packed slots give back only the whole pages inside a run of free ones:
+ * a page shared with a slot in use stays. Every other task of a burst
+ * ends (beyond the warm stacks, their slots are pending), the loop sleeps
+ * and gives back what it may; the tasks in between still find the pattern
+ * in their frames. */
+static eddy_event packed_gate2;
+static long packed_bad;
+static int pattern_keeper(void *arg) {
+  unsigned k = (unsigned)(uintptr_t)arg;
+  volatile unsigned char buf[KEEP_BYTES];
+  for (size_t i = 0; i < sizeof buf; i++) buf[i] = (unsigned char)(k + i + 1);
+  int r = (k & 1) ? eddy_event_wait(&packed_gate) : eddy_event_wait(&packed_gate2);
+  for (size_t i = 0; i < sizeof buf; i++)
+    if (buf[i] != (unsigned char)(k + i + 1)) {
+      packed_bad++;
+      break;
+    }
+  return r;
+}
+static long packed_burst_rss(void) {
+  return rss_kib();
+}
+static int packed_release_main(void *arg) {
+  (void)arg;
+  eddy_event_init(&packed_gate);
+  eddy_event_init(&packed_gate2);
+  eddy_spawn_opts o = {.stack_size = IDLE_STACK};
+  for (unsigned k = 0; k < 6000; k++)
+    ASSERT_RC(eddy_spawn_ex(NULL, pattern_keeper, (void *)(uintptr_t)k, &o), 0);
+  eddy_yield();
+  eddy_event_set(&packed_gate); /* the odd ones end */
+  eddy_yield();
+  eddy_yield();
+  eddy_sleep(EDDY_MSEC(20)); /* the loop sleeps: pending slots are given back */
+  ASSERT_EQ(packed_bad, 0);
+  long held = packed_burst_rss();
+  eddy_event_set(&packed_gate2); /* the even ones end: now whole runs are free */
+  eddy_yield();
+  eddy_yield();
+  ASSERT_EQ(packed_bad, 0);
+  eddy_sleep(EDDY_MSEC(20));
+  long after = packed_burst_rss();
+  fprintf(stderr, "%ld KiB with half the tasks, %ld KiB after all ended\n", held, after);
+  /* all but the warm stacks' pages went back: 6000 slots of about 2-4 KiB,
+   * at least 4000 of them pending, nearly all in whole pages */
+  ASSERT(held - after >= 4000L * (long)IDLE_STACK / 1024 * 8 / 10);
+  return 0;
+}
+TEST(packed_stack_release_gives_back_whole_pages_and_keeps_shared_ones) {
+  SKIP_UNDER_ASAN;
+  eddy_loop_opts o = {.stack_guard = -1, .stack_release_delay = EDDY_SEC(3600)};
+  ASSERT_EQ(eddy_run_opts(packed_release_main, NULL, &o), 0);
+}

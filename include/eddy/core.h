@@ -35,7 +35,9 @@ typedef struct eddy_loop_opts {
   eddy_time_t grace;      /* cleanup grace period for exits and closes;
                            * 0 = EDDY_GRACE_DEFAULT, <0 = none (unbounded) */
   int stack_guard;        /* 1 (default when 0): guard page per stack;
-                           * -1: no guard (say so explicitly) */
+                           * -1: no guard (say so explicitly), and stacks
+                           * from EDDY_STACK_MIN_UNGUARDED up, those under
+                           * a page packed */
   int backend;            /* EDDY_BACKEND_*; AUTO (0) lets the environment
                            * variable EDDY_BACKEND (epoll, io_uring, auto)
                            * choose */
@@ -91,6 +93,12 @@ enum { EDDY_BACKEND_AUTO = 0, EDDY_BACKEND_EPOLL = 1, EDDY_BACKEND_IO_URING = 2 
 #define EDDY_STACK_DEFAULT ((size_t)64 * 1024)
 #define EDDY_STACK_RELEASE_DELAY_DEFAULT EDDY_SEC(1)
 #define EDDY_STACK_MIN ((size_t)16 * 1024)
+/* The smallest stack of a loop without guard pages (stack_guard = -1).
+ * Stacks under a page are packed side by side there (two 2 KiB tasks to a
+ * page); the task's control block (about 500 bytes) takes the top of its
+ * stack. An overflow is not caught as it happens: a canary at the bottom
+ * is checked when the stack is given back, and a broken one aborts. */
+#define EDDY_STACK_MIN_UNGUARDED ((size_t)2 * 1024)
 #define EDDY_STACK_MAX ((size_t)256 * 1024 * 1024)
 #define EDDY_GRACE_DEFAULT EDDY_SEC(5)
 

@@ -46,6 +46,14 @@ typedef struct eddy__stack {
 /* Take a stack of at least `size` usable bytes: 0 or -ENOMEM/EDDY_ENOGUARD. */
 int eddy__stack_get(eddy_loop *loop, size_t size, eddy__stack *out);
 void eddy__stack_put(eddy_loop *loop, eddy__stack *st);
+/* The smallest stack a loop with this stack_guard setting takes. */
+size_t eddy__stack_min(int stack_guard);
+/* 0 when a packed (unguarded) stack's bottom canary was overwritten. */
+int eddy__stack_intact(const eddy__stack *st);
+struct eddy__coro;
+__attribute__((noreturn)) void eddy__stack_overflow_abort(const eddy_task *t,
+                                                          const struct eddy__coro *c,
+                                                          const char *how);
 void eddy__stacks_destroy(eddy_loop *loop);
 /* Give back the pages of freed stacks still pending (see stack.c), from
  * up to `max_slabs` slabs; 1 when some remain pending. */

@@ -235,7 +235,8 @@ static int loop_init(eddy_loop *loop, const eddy_loop_opts *o) {
   eddy__scope_link(&loop->root_scope, NULL, NULL);
   eddy__group_init(&loop->root_group, &loop->root_scope);
   loop->stack_size = o && o->stack_size ? o->stack_size : EDDY_STACK_DEFAULT;
-  if (loop->stack_size < EDDY_STACK_MIN || loop->stack_size > EDDY_STACK_MAX)
+  if (loop->stack_size < eddy__stack_min(o ? o->stack_guard : 0) ||
+      loop->stack_size > EDDY_STACK_MAX)
     return EDDY_ESTACK;
   loop->grace = o && o->grace ? o->grace : EDDY_GRACE_DEFAULT;
   loop->virtual_clock = o ? o->virtual_clock : 0;

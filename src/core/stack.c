@@ -12,7 +12,17 @@
  * was configured with stack_guard = -1.
  *
  * A fault in a guard page is caught by a SIGSEGV handler running on an
- * alternate signal stack, which names the task that overflowed and aborts. */
+ * alternate signal stack, which names the task that overflowed and aborts.
+ *
+ * Packed stacks. A loop without guards (stack_guard = -1) also takes stacks
+ * smaller than a page (EDDY_STACK_MIN_UNGUARDED up): their slots are packed
+ * side by side, 64-byte aligned, so two 2 KiB tasks share one page and an
+ * idle one costs half a page, not a page. Nothing faults when such a stack
+ * overflows (it runs into the slot below), so a canary word at its bottom
+ * is checked when the stack is given back: a broken one names the task
+ * and aborts, since the neighbour's memory is already spoilt. Giving pages
+ * back works on the whole pages inside a run of free slots; the pages a
+ * run shares with slots in use stay. */
 
 #include "internal.h"
 
@@ -78,7 +88,8 @@ typedef struct free_slot {
 typedef struct eddy__pool {
   struct eddy__pool *next;
   size_t usable;     /* bytes above the guard */
-  size_t slot;       /* guard + usable, page multiple */
+  size_t guard;      /* GUARD_SIZE, or 0 for packed slots */
+  size_t slot;       /* guard + usable: a page multiple, or packed */
   slab *slabs;
   char *fresh;       /* next never-used slot in the newest slab */
   size_t fresh_left;
@@ -94,18 +105,20 @@ static int guard_mode = GUARD_UNKNOWN; /* probed once per process */
 
 size_t eddy__stack_guard_size(void) { return GUARD_SIZE; }
 
-static size_t page_round(size_t n) {
-  size_t pg = 4096;
-  return (n + pg - 1) & ~(pg - 1);
-}
+#define PAGE ((size_t)4096)
+#define PACKED_ALIGN ((size_t)64)
+#define CANARY 0x65646479c0ffee5aULL /* any value a stack rarely holds */
 
-static eddy__pool *pool_for(eddy_loop *loop, size_t usable) {
+static size_t page_round(size_t n) { return (n + PAGE - 1) & ~(PAGE - 1); }
+
+static eddy__pool *pool_for(eddy_loop *loop, size_t usable, size_t guard) {
   for (eddy__pool *p = loop->pools; p; p = p->next)
-    if (p->usable == usable) return p;
+    if (p->usable == usable && p->guard == guard) return p;
   eddy__pool *p = eddy__calloc(1, sizeof *p);
   if (!p) return NULL;
   p->usable = usable;
-  p->slot = usable + GUARD_SIZE;
+  p->guard = guard;
+  p->slot = usable + guard;
   p->next = loop->pools;
   loop->pools = p;
   return p;
@@ -204,9 +217,18 @@ static size_t release_pool(eddy_loop *loop, eddy__pool *p, size_t max_slabs) {
     done++;
     size_t n = 0;
     for (size_t i = find_bit(s->pending, 0, 1); i < MAX_SLOTS_PER_SLAB;) {
-      size_t j = find_bit(s->pending, i, 0);
-      char *lo = s->base + i * p->slot + GUARD_SIZE, *hi = s->base + j * p->slot;
-      madvise(lo, (size_t)(hi - lo), MADV_DONTNEED);
+      size_t j = find_bit(s->pending, i, 0), a = i, b = j;
+      if (!p->guard) {
+        /* Packed slots share their edge pages with their neighbours: only
+         * the whole pages of the run go, and the run takes in the cold
+         * slots beside it (given back already, as far as their own pages
+         * went), so that a page shared with one of them goes too. */
+        while (a > 0 && (s->cold[(a - 1) / 64] >> ((a - 1) % 64) & 1)) a--;
+        b = find_bit(s->cold, j, 0);
+      }
+      uintptr_t lo = (uintptr_t)page_round((size_t)(s->base + a * p->slot + p->guard));
+      uintptr_t hi = (uintptr_t)(s->base + b * p->slot) & ~(uintptr_t)(PAGE - 1);
+      if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
       n += j - i;
       i = find_bit(s->pending, j, 1);
     }
@@ -248,8 +270,10 @@ static char *take_spare(eddy_loop *loop, eddy__pool *p, slab **from) {
 
 int eddy__stack_get(eddy_loop *loop, size_t size, eddy__stack *out) {
   if (size == 0) size = loop->stack_size;
-  if (size < EDDY_STACK_MIN || size > EDDY_STACK_MAX) return EDDY_ESTACK;
-  eddy__pool *p = pool_for(loop, page_round(size));
+  if (size < eddy__stack_min(loop->stack_guard) || size > EDDY_STACK_MAX) return EDDY_ESTACK;
+  int packed = size < PAGE; /* unguarded loops only, by the check above */
+  eddy__pool *p = packed ? pool_for(loop, (size + PACKED_ALIGN - 1) & ~(PACKED_ALIGN - 1), 0)
+                         : pool_for(loop, page_round(size), GUARD_SIZE);
   if (!p) return -ENOMEM;
   char *slot;
   slab *from;
@@ -266,13 +290,13 @@ int eddy__stack_get(eddy_loop *loop, size_t size, eddy__stack *out) {
     }
     slot = p->fresh;
     from = p->slabs;
-    int r = install_guard(loop, slot);
+    int r = p->guard ? install_guard(loop, slot) : 0;
     if (r) return r; /* the slot stays fresh: the next spawn retries it */
     p->fresh += p->slot;
     p->fresh_left--;
   }
   out->slot = slot;
-  out->lo = slot + GUARD_SIZE;
+  out->lo = slot + p->guard;
   out->hi = slot + p->slot;
   out->pool = p;
   out->slab = from;
@@ -280,7 +304,16 @@ int eddy__stack_get(eddy_loop *loop, size_t size, eddy__stack *out) {
   /* A reused stack still carries ASan's poison from frames that never
    * returned (the previous owner switched away for good). */
   UNPOISON(out->lo, (size_t)(out->hi - out->lo));
+  if (!p->guard) *(uint64_t *)out->lo = CANARY;
   return 0;
+}
+
+size_t eddy__stack_min(int stack_guard) {
+  return stack_guard < 0 ? EDDY_STACK_MIN_UNGUARDED : EDDY_STACK_MIN;
+}
+
+int eddy__stack_intact(const eddy__stack *st) {
+  return st->pool->guard || *(const uint64_t *)st->lo == CANARY;
 }
 
 void eddy__stack_put(eddy_loop *loop, eddy__stack *st) {
@@ -347,25 +380,31 @@ static void say_num(unsigned long long v) {
   say(buf + i);
 }
 
+/* Name the task whose stack overflowed and abort (async-signal-safe: the
+ * SIGSEGV handler calls it). `c` is the coroutine whose stack it was. */
+void eddy__stack_overflow_abort(const eddy_task *t, const eddy__coro *c, const char *how) {
+  say("eddy: stack overflow in task ");
+  say_num(t->id);
+  say(" '");
+  say(t->name[0] ? t->name : "(unnamed)");
+  say("' spawned at ");
+  say(t->spawn_file ? t->spawn_file : "?");
+  say(":");
+  say_num((unsigned long long)t->spawn_line);
+  if (c != &t->coro) say(" (while running a generator)");
+  say(how);
+  say("; raise its stack_size\n");
+  signal(SIGABRT, SIG_DFL);
+  abort();
+}
+
 static void on_segv(int sig, siginfo_t *si, void *uctx) {
   eddy_loop *loop = eddy__loop_tls;
   eddy_task *t = loop ? loop->current : NULL;
   if (t && t->active) {
     char *a = si->si_addr, *slot = t->active->stack.slot;
-    if (slot && a >= slot && a < slot + GUARD_SIZE + 256) {
-      say("eddy: stack overflow in task ");
-      say_num(t->id);
-      say(" '");
-      say(t->name[0] ? t->name : "(unnamed)");
-      say("' spawned at ");
-      say(t->spawn_file ? t->spawn_file : "?");
-      say(":");
-      say_num((unsigned long long)t->spawn_line);
-      if (t->active != &t->coro) say(" (while running a generator)");
-      say("; raise its stack_size\n");
-      signal(SIGABRT, SIG_DFL);
-      abort();
-    }
+    if (slot && t->active->stack.pool->guard && a >= slot && a < slot + GUARD_SIZE + 256)
+      eddy__stack_overflow_abort(t, t->active, "");
   }
   /* Not ours: hand over to whoever was there before, or crash normally. */
   if (old_segv.sa_flags & SA_SIGINFO) {

@@ -325,8 +325,12 @@ static void task_entry(eddy__transfer tr) {
   abort();
 }
 
+#define CANARY_BROKEN " (found as it ended: the canary at the bottom of its unguarded stack was overwritten, and the memory below with it)"
+
 void eddy__task_release(eddy_task *t) {
   t->flags |= EDDY__F_REAPED;
+  if (unlikely(!eddy__stack_intact(&t->coro.stack)))
+    eddy__stack_overflow_abort(t, &t->coro, CANARY_BROKEN);
   eddy__stack st = t->coro.stack;
   eddy__stack_put(t->loop, &st);
 }
@@ -540,6 +544,8 @@ int eddy__coro_init(eddy__coro *c, size_t stack_size, eddy__entry_fn entry) {
 
 void eddy__coro_fini(eddy__coro *c) {
   eddy_loop *loop = eddy__loop();
+  if (c->stack.slot && loop && unlikely(!eddy__stack_intact(&c->stack)) && loop->current)
+    eddy__stack_overflow_abort(loop->current, c, CANARY_BROKEN);
   if (c->stack.slot && loop) eddy__stack_put(loop, &c->stack);
   c->stack.slot = NULL;
 }
