@@ -221,6 +221,40 @@ static int real_sleep_main(void *arg) {
 }
 TEST(real_clock_sleep_not_early) { ASSERT_EQ(eddy_run(real_sleep_main, NULL), 0); }
 
+/* R18: a sleep is a schedule point however short it is. A deadline that
+ * passes after eddy_sleep_until's own look at the clock but before its
+ * park (which then arms no timer and returns at once) still lets the
+ * other ready tasks run. Deadlines 0-252 ns ahead land in that window in
+ * a good share of the tries. (Tests that sleep a moment "so that another
+ * task parks" rely on it: under valgrind the first park of a sleep can
+ * outlast a 2 ms deadline.) */
+static long ticks;
+static int ticker(void *arg) {
+  (void)arg;
+  for (;;) {
+    ticks++;
+    if (eddy_yield()) return 0;
+  }
+}
+static int short_sleep_main(void *arg) {
+  (void)arg;
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, ticker, NULL), 0);
+  long missed = 0;
+  for (int i = 0; i < 20000; i++) {
+    long before = ticks;
+    ASSERT_RC(eddy_sleep_until(eddy_now() + (i % 64) * 4), 0);
+    if (ticks == before) missed++;
+  }
+  eddy_cancel(t);
+  ASSERT_RC(eddy_join(t, NULL), 0);
+  ASSERT_EQ(missed, 0);
+  return 0;
+}
+TEST(R18_sleep_is_a_schedule_point_when_its_deadline_passes_on_the_way) {
+  ASSERT_EQ(eddy_run(short_sleep_main, NULL), 0);
+}
+
 static void free_counter(void *p) { (*(int *)p)++; }
 static int dtor_calls;
 static eddy_local_key k1, k2[8];

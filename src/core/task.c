@@ -413,6 +413,9 @@ EDDY_API int eddy_sleep_until(eddy_time_t deadline) {
   eddy__wait w;
   eddy__wait_init(&w, t);
   r = eddy__park(&w, deadline, "sleep", __builtin_return_address(0));
+  /* The deadline passed between the test above and the park (no timer
+   * was armed: it never slept): a sleep is still a schedule point. */
+  if (r == -ETIMEDOUT && !(w.flags & EDDY__WAIT_TIMED)) return eddy_yield();
   return r == -ETIMEDOUT ? 0 : r;
 }
 
