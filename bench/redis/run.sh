@@ -7,8 +7,10 @@
 # and redis-server (redis, with --save '' and --appendonly no, so no server
 # touches the disk), all pinned to CPU 0, redis-benchmark pinned to CPU 1:
 # `-t <test> -n N -c 50 -q --csv`, plain and with -P 16 (10 N: see np below). The runs alternate
-# between the servers (eddy, eddy-nopoll, redis, eddy...) so that a
-# neighbour's load drifting over time does not favour one of them.
+# between the servers so that a neighbour's load drifting over time does
+# not favour one of them, and the servers take turns at going first
+# (eddy, eddy-nopoll, redis for one test; eddy-nopoll, redis, eddy for the
+# next...): none always opens a test, right after another test's runs.
 # Prints, per test (ping_inline, ping_mbulk, set, get, each also _p16):
 #   BENCH redis_<test> <eddy|eddy-nopoll|redis> <median requests/s> ops/s
 #   BENCHSPREAD redis_<test> <server> <min> <max>
@@ -134,14 +136,23 @@ one_run() { # runtime port pid test pipeline
   fi
 }
 
+run_on() { # server test pipeline
+  case $1 in
+    eddy) one_run eddy "$eddy_port" "$eddy_pid" "$2" "$3" ;;
+    eddy-nopoll) one_run eddy-nopoll "$nopoll_port" "$nopoll_pid" "$2" "$3" ;;
+    redis) one_run redis "$redis_port" "$redis_pid" "$2" "$3" ;;
+  esac
+}
+servers=(eddy eddy-nopoll redis)
+turn=0 # which server goes first: each does, one test in three
 for rep in $(seq 1 "$reps"); do
   for p in 1 16; do
     for t in ping set get; do
-      one_run eddy "$eddy_port" "$eddy_pid" "$t" "$p"
-      one_run eddy-nopoll "$nopoll_port" "$nopoll_pid" "$t" "$p"
-      one_run redis "$redis_port" "$redis_pid" "$t" "$p"
+      for i in 0 1 2; do run_on "${servers[$(((turn + i) % 3))]}" "$t" "$p"; done
+      turn=$((turn + 1))
     done
   done
+  turn=$((turn + 1)) # six tests a round: without it a test's first would never change
   echo "bench/redis: repetition $rep of $reps done" >&2
 done
 
