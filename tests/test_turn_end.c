@@ -72,8 +72,13 @@ static int once_per_turn_main(void *arg) {
   (void)arg;
   eddy_task *f;
   ASSERT_RC(eddy_spawn(&f, flusher, NULL), 0);
+  /* a first sleep, not counted: under valgrind the first pass through the
+   * park path can outlast a 10 ms deadline, and a sleep whose deadline
+   * passes on the way only yields (no sleeping turn) */
+  ASSERT_RC(eddy_sleep(EDDY_MSEC(10)), 0);
+  turns = 0;
   for (int i = 0; i < 5; i++) ASSERT_RC(eddy_sleep(EDDY_MSEC(10)), 0); /* five turns */
-  /* one end per sleeping turn (and one at the start), not a spin */
+  /* one end per sleeping turn, not a spin */
   if (turns < 5 || turns > 7) FAIL_("%d wake-ups over 5 sleeping turns", turns);
   eddy_cancel(f);
   ASSERT_RC(eddy_join(f, NULL), 0);
