@@ -546,6 +546,39 @@ TEST(with_outside_task_is_enottask) {
   ASSERT_RC(eddy_with_close(&g, 0), EDDY_ENOTTASK);
 }
 
+/* eddy_with_enter(), the function form the macros no longer call (they
+ * enter in place), still enters, validates and pairs with cleanup. */
+static int enter_function_main(void *arg) {
+  (void)arg;
+  logcm m = {.name = "f"};
+  {
+    eddy_with g __attribute__((cleanup(eddy_with_cleanup))) = eddy_with_enter(&log_ops, &m);
+    ASSERT_RC(g.status, 0);
+    ASSERT(g.value == &m);
+    LOG(&L, "body");
+  }
+  ASSERT_EQ(m.exits, 1);
+  logcm bad = {.name = "b", .enter_rc = -EIO};
+  {
+    eddy_with g __attribute__((cleanup(eddy_with_cleanup))) = eddy_with_enter(&log_ops, &bad);
+    ASSERT_RC(g.status, -EIO);
+  }
+  ASSERT_EQ(bad.exits, 0);
+  eddy_with n = eddy_with_enter(NULL, &m);
+  ASSERT_RC(n.status, -EINVAL);
+  ASSERT_RC(eddy_with_close(&n, 0), -EINVAL);
+  return 0;
+}
+TEST(with_enter_function_enters_and_validates) {
+  reset();
+  ASSERT_EQ(eddy_run(enter_function_main, NULL), 0);
+  ASSERT_STR(L.buf, "enter f body exit f OK enter b");
+  logcm m = {.name = "x"};
+  eddy_with g = eddy_with_enter(&log_ops, &m); /* outside a task */
+  ASSERT_RC(g.status, EDDY_ENOTTASK);
+  ASSERT_EQ(m.exits, 0);
+}
+
 static int lock_sem_main(void *arg) {
   (void)arg;
   eddy_lock l;

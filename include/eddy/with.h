@@ -80,6 +80,9 @@ typedef struct eddy_with {
 
 EDDY_API eddy_with eddy_with_enter(const eddy_cm_ops *ops, void *self);
 EDDY_API void eddy_with_cleanup(eddy_with *g);
+/* What the macros below call: g already holds ops and self (zero
+ * elsewhere); enters in place, without the copy of a returned struct. */
+EDDY_API int eddy__with_begin(eddy_with *g);
 /* Record the block's error (exit will see it); returns rc. */
 EDDY_API int eddy_with_fail(eddy_with *g, int rc);
 /* Leave now with rc as the block's outcome: runs exit (once) and returns the
@@ -92,17 +95,26 @@ EDDY_API void eddy_with_set_grace(eddy_with *g, eddy_time_t grace);
  * `return`); 0 if none. Reading it clears it. */
 EDDY_API int eddy_with_cleanup_error(void);
 
-#define EDDY_WITH(g, ops, self) \
-  eddy_with g __attribute__((cleanup(eddy_with_cleanup), unused)) = \
-      eddy_with_enter((ops), (self))
+/* Both forms initialize the guard where it lives and enter there
+ * (eddy__with_begin): eddy_with_enter() returns a whole guard, which the
+ * compiler builds in its own frame and copies out, a cost on every
+ * uncontended lock. EDDY_WITH is therefore two statements: a declaration,
+ * then the enter. */
+/* every field, in order, without designators: C++ compilers warn of the
+ * fields a designated list leaves out */
+#define EDDY__WITH_INIT(ops_, self_) {(ops_), (self_), 0, 0, 0, 0, 0, 0, 0, 0, 0}
+#define EDDY_WITH(g, ops, self)                                              \
+  eddy_with g __attribute__((cleanup(eddy_with_cleanup), unused)) =          \
+      EDDY__WITH_INIT(ops, self);                                            \
+  (void)eddy__with_begin(&g)
 
 #define EDDY__CAT2(a, b) a##b
 #define EDDY__CAT(a, b) EDDY__CAT2(a, b)
 #define EDDY_WITH_BLOCK(g, ops, self, outp)                                \
   for (eddy_with g __attribute__((cleanup(eddy_with_cleanup), unused)) =   \
-           eddy_with_enter((ops), (self)),                                 \
-           *EDDY__CAT(g, _once) =                                          \
-               (g.out = (outp), g.out ? (*g.out = g.status) : 0, &g);     \
+           EDDY__WITH_INIT(ops, self),                                     \
+           *EDDY__CAT(g, _once) = (eddy__with_begin(&g), g.out = (outp),  \
+                                   g.out ? (*g.out = g.status) : 0, &g);   \
        EDDY__CAT(g, _once); EDDY__CAT(g, _once) = NULL)                    \
     if (g.status == 0)
 
