@@ -695,6 +695,108 @@ static int noalloc_main(void *arg) {
 }
 TEST(broadcast_publish_allocates_nothing) { ASSERT_EQ(eddy_run(noalloc_main, NULL), 0); }
 
+/* Items shorter than the item size (eddy_bcast_publish_n): each is
+ * copied with its length, which eddy_sub_recv_n reports; eddy_sub_recv
+ * leaves the bytes past it alone; longer than the item size is refused. */
+static int short_main(void *arg) {
+  (void)arg;
+  eddy_bcast *b;
+  eddy_sub *s;
+  ASSERT_RC(eddy_bcast_new(&b, (size_t)UINT32_MAX + 1), -EINVAL); /* lengths are 32-bit */
+  ASSERT_RC(eddy_bcast_new(&b, 16), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 8, EDDY_SUB_WAIT, &s), 0);
+  char full[16];
+  memset(full, 'f', sizeof full);
+  ASSERT_RC(eddy_bcast_publish_n(b, "abc", 3, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_bcast_publish(b, full, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_bcast_publish_n(b, NULL, 0, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_bcast_publish_n(b, "xyz", 2, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_bcast_publish_n(b, full, 17, EDDY_FOREVER), -EMSGSIZE);
+  ASSERT_RC(eddy_bcast_publish_n(b, NULL, 1, EDDY_FOREVER), -EINVAL);
+  ASSERT_EQ(eddy_sub_pending(s), 4);
+  char got[16];
+  size_t len = 99;
+  memset(got, 'Z', sizeof got);
+  ASSERT_RC(eddy_sub_recv_n(s, got, &len, EDDY_FOREVER), 0);
+  ASSERT_EQ(len, 3);
+  ASSERT(memcmp(got, "abcZ", 4) == 0);
+  ASSERT_RC(eddy_sub_recv_n(s, got, &len, EDDY_FOREVER), 0);
+  ASSERT_EQ(len, 16);
+  ASSERT(memcmp(got, full, 16) == 0);
+  memset(got, 'Z', sizeof got);
+  ASSERT_RC(eddy_sub_recv_n(s, got, &len, EDDY_FOREVER), 0);
+  ASSERT_EQ(len, 0);
+  ASSERT_EQ(got[0], 'Z');
+  ASSERT_RC(eddy_sub_recv(s, got, EDDY_FOREVER), 0); /* no length wanted */
+  ASSERT(memcmp(got, "xyZ", 3) == 0);
+  eddy_bcast_free(b);
+  return 0;
+}
+TEST(broadcast_short_items_carry_their_length) { ASSERT_EQ(eddy_run(short_main, NULL), 0); }
+
+/* A receiver parked in eddy_sub_recv_n is handed the item by the publish
+ * itself, length included. */
+static eddy_sub *short_sub;
+static size_t short_len;
+static char short_got[16];
+static int short_receiver(void *arg) {
+  (void)arg;
+  return eddy_sub_recv_n(short_sub, short_got, &short_len, EDDY_FOREVER);
+}
+static int short_handoff_main(void *arg) {
+  (void)arg;
+  eddy_bcast *b;
+  ASSERT_RC(eddy_bcast_new(&b, 16), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 4, EDDY_SUB_WAIT, &short_sub), 0);
+  eddy_task *t;
+  ASSERT_RC(eddy_spawn(&t, short_receiver, NULL), 0);
+  ASSERT_RC(eddy_yield(), 0); /* it parks */
+  ASSERT_RC(eddy_bcast_publish_n(b, "hello", 5, EDDY_FOREVER), 0);
+  ASSERT_EQ(eddy_sub_pending(short_sub), 0); /* handed over, not queued */
+  int res = -1;
+  ASSERT_RC(eddy_join(t, &res), 0);
+  ASSERT_RC(res, 0);
+  ASSERT_EQ(short_len, 5);
+  ASSERT(memcmp(short_got, "hello", 5) == 0);
+  eddy_bcast_free(b);
+  return 0;
+}
+TEST(broadcast_short_item_handed_to_a_waiting_receiver_with_its_length) {
+  ASSERT_EQ(eddy_run(short_handoff_main, NULL), 0);
+}
+
+/* The lengths move with the items when the ring grows and when a cut-off
+ * subscriber's queue is copied out. */
+static int short_grow_cut_main(void *arg) {
+  (void)arg;
+  eddy_bcast *b;
+  eddy_sub *fail, *big;
+  ASSERT_RC(eddy_bcast_new(&b, 8), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 2, EDDY_SUB_FAIL, &fail), 0);
+  ASSERT_RC(eddy_bcast_publish_n(b, "a", 1, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_bcast_publish_n(b, "bcdef", 5, EDDY_FOREVER), 0);
+  ASSERT_RC(eddy_bcast_subscribe(b, 8, EDDY_SUB_WAIT, &big), 0); /* the ring grows */
+  ASSERT_RC(eddy_bcast_publish_n(b, "gh", 2, EDDY_FOREVER), 0); /* fail is cut off */
+  ASSERT_EQ(eddy_sub_dropped(fail), 1);
+  char got[8];
+  size_t len;
+  ASSERT_RC(eddy_sub_recv_n(fail, got, &len, EDDY_FOREVER), 0);
+  ASSERT_EQ(len, 1);
+  ASSERT_EQ(got[0], 'a');
+  ASSERT_RC(eddy_sub_recv_n(fail, got, &len, EDDY_FOREVER), 0);
+  ASSERT_EQ(len, 5);
+  ASSERT(memcmp(got, "bcdef", 5) == 0);
+  ASSERT_RC(eddy_sub_recv_n(fail, got, &len, EDDY_FOREVER), -ENOBUFS);
+  ASSERT_RC(eddy_sub_recv_n(big, got, &len, EDDY_FOREVER), 0);
+  ASSERT_EQ(len, 2);
+  ASSERT(memcmp(got, "gh", 2) == 0);
+  eddy_bcast_free(b);
+  return 0;
+}
+TEST(broadcast_short_items_keep_their_length_across_growth_and_cut_off) {
+  ASSERT_EQ(eddy_run(short_grow_cut_main, NULL), 0);
+}
+
 /* eddy_bcast_most_unread: the most any subscriber still in has left
  * unread after the last publish; a cut-off one and a reader that took the
  * item directly count for nothing. */
@@ -747,6 +849,8 @@ static int sub_nomem_main(void *arg) {
   eddy__fault_set(EDDY_SYS_ALLOC, 0, ENOMEM, 1);
   ASSERT_RC(eddy_bcast_subscribe(b, 2, EDDY_SUB_WAIT, &c), -ENOMEM);
   eddy__fault_set(EDDY_SYS_ALLOC, 1, ENOMEM, 1); /* the ring, after the subscription */
+  ASSERT_RC(eddy_bcast_subscribe(b, 64, EDDY_SUB_WAIT, &c), -ENOMEM);
+  eddy__fault_set(EDDY_SYS_ALLOC, 2, ENOMEM, 1); /* the slots' lengths, after the ring */
   ASSERT_RC(eddy_bcast_subscribe(b, 64, EDDY_SUB_WAIT, &c), -ENOMEM);
   eddy__fault_clear();
   ASSERT_EQ(eddy_bcast_subscribers(b), 1);

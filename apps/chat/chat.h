@@ -12,6 +12,7 @@
 #define EDDY_CHAT_H
 
 #include <eddy.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define NICK_MAX 24
@@ -37,12 +38,23 @@ typedef struct chat_opts {
 typedef struct chat_msg {
   uint64_t seq;            /* per room, from 1, in the order everyone sees */
   int64_t time_ms;         /* wall clock */
+  uint16_t nick_len, text_len; /* measured once (chat_msg_fill), not per member */
   char nick[NICK_MAX];
   char text[TEXT_MAX];     /* for system messages, nick is empty */
 } chat_msg;
 
+/* Zero m and copy nick (NULL: a system message) and text in, cut to fit. */
+void chat_msg_fill(chat_msg *m, const char *nick, const char *text);
+/* The bytes of m in use, up to its text's terminating zero: what a room
+ * publishes (eddy_bcast_publish_n), so that a member's copy of a short
+ * message is short too. Past them, a member's copy holds stale bytes. */
+static inline size_t chat_msg_size(const chat_msg *m) {
+  return offsetof(chat_msg, text) + m->text_len + 1u;
+}
+
 typedef struct room {
   char name[ROOM_MAX];
+  size_t name_len;
   eddy_bcast *b;
   int members;
   uint64_t next_seq;

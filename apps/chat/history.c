@@ -56,11 +56,9 @@ static int parse(char *line, size_t len, chat_msg *m) {
       p = t + 1;
     }
   }
-  memset(m, 0, sizeof *m);
+  chat_msg_fill(m, f[2], f[3]);
   m->seq = strtoull(f[0], NULL, 10);
   m->time_ms = strtoll(f[1], NULL, 10);
-  snprintf(m->nick, sizeof m->nick, "%s", f[2]);
-  snprintf(m->text, sizeof m->text, "%s", f[3]);
   return m->seq ? 0 : -1;
 }
 
@@ -176,7 +174,8 @@ static int write_queue(server *s, room *r, uint64_t seq) {
     /* publish even if the disk failed: the room goes on; the error is told */
     if (s->opts.fsync_each)
       for (int i = 0; i < n; i++)
-        eddy_bcast_publish(r->b, &batch[i], eddy_deadline_in(EDDY_SEC(5)));
+        eddy_bcast_publish_n(r->b, &batch[i], chat_msg_size(&batch[i]),
+                             eddy_deadline_in(EDDY_SEC(5)));
     r->last_err = rc;
     if (rc) {
       r->failed_from = batch[0].seq;
@@ -202,7 +201,7 @@ int history_post(server *s, room *r, chat_msg *m) {
   }
   remember(r, m);
   if (!s->opts.fsync_each) {
-    eddy_bcast_publish(r->b, m, eddy_deadline_in(EDDY_SEC(5)));
+    eddy_bcast_publish_n(r->b, m, chat_msg_size(m), eddy_deadline_in(EDDY_SEC(5)));
     eddy_cond_signal(&s->log_wanted); /* the logger writes it */
     return r->last_err; /* the disk refused the room's last batch */
   }

@@ -34,6 +34,7 @@ room *room_get(server *s, const char *name, int create, int *err) {
     return NULL;
   }
   snprintf(r->name, sizeof r->name, "%s", name);
+  r->name_len = strlen(r->name);
   eddy_cond_init(&r->log_done);
   int rc = eddy_bcast_new(&r->b, sizeof(chat_msg));
   if (rc == 0) rc = history_open(s, r);
@@ -49,15 +50,21 @@ room *room_get(server *s, const char *name, int create, int *err) {
   return r;
 }
 
+void chat_msg_fill(chat_msg *m, const char *nick, const char *text) {
+  memset(m, 0, sizeof *m);
+  /* copies, cut to fit (the zeroed tail terminates them) */
+  m->nick_len = nick ? (uint16_t)strnlen(nick, sizeof m->nick - 1) : 0;
+  m->text_len = (uint16_t)strnlen(text, sizeof m->text - 1);
+  memcpy(m->nick, nick ? nick : "", m->nick_len);
+  memcpy(m->text, text, m->text_len);
+}
+
 int room_post(server *s, room *r, const char *nick, const char *text) {
   struct timeval tv;
   gettimeofday(&tv, NULL);
   chat_msg m;
-  memset(&m, 0, sizeof m);
+  chat_msg_fill(&m, nick, text);
   m.time_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-  /* copies, cut to fit (the zeroed tail terminates them) */
-  if (nick) memcpy(m.nick, nick, strnlen(nick, sizeof m.nick - 1));
-  memcpy(m.text, text, strnlen(text, sizeof m.text - 1));
   int rc;
   {
     EDDY_WITH(g, &eddy_lock_cm, &s->log_lock);

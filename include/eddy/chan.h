@@ -153,6 +153,13 @@ EDDY_API void eddy_bcast_close(eddy_bcast *b);
 EDDY_API void eddy_bcast_free(eddy_bcast *b);
 EDDY_API int eddy_bcast_publish(eddy_bcast *b, const void *item,
                                 eddy_time_t deadline);
+/* Publish an item of len bytes, at most the item size (-EMSGSIZE): only
+ * those are copied, in and out; eddy_sub_recv_n tells a subscriber the
+ * length, and eddy_sub_recv leaves the bytes past it as they were. For
+ * items mostly shorter than the largest (a chat line in a slot sized for
+ * the longest). */
+EDDY_API int eddy_bcast_publish_n(eddy_bcast *b, const void *item, size_t len,
+                                  eddy_time_t deadline);
 EDDY_API size_t eddy_bcast_subscribers(const eddy_bcast *b);
 /* The most items a subscriber not cut off had left unread after the last
  * publish. A publisher that posts a burst can pause when this nears the
@@ -162,6 +169,8 @@ EDDY_API size_t eddy_bcast_most_unread(const eddy_bcast *b);
 EDDY_API int eddy_bcast_subscribe(eddy_bcast *b, size_t capacity, int policy,
                                   eddy_sub **out);
 EDDY_API int eddy_sub_recv(eddy_sub *s, void *item, eddy_time_t deadline);
+/* The same, with the item's length in *len (NULL: not wanted). */
+EDDY_API int eddy_sub_recv_n(eddy_sub *s, void *item, size_t *len, eddy_time_t deadline);
 /* Items waiting in the subscription: that many eddy_sub_recv calls return
  * at once (a consumer can batch its output on it). */
 EDDY_API size_t eddy_sub_pending(const eddy_sub *s);

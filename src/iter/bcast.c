@@ -16,7 +16,12 @@
  * (EDDY_SUB_DROP_OLDEST), or it is cut off (EDDY_SUB_FAIL). A cut-off
  * subscriber still reads what was queued for it (its recv gives -ENOBUFS
  * after that), so those items are copied out to a buffer of its own as it
- * fails: the rare case pays, not every publish. */
+ * fails: the rare case pays, not every publish.
+ *
+ * An item may be shorter than the broadcast's item size
+ * (eddy_bcast_publish_n): only its bytes are copied in, and out to each
+ * subscriber, and the slot's length goes with it. A chat room's messages
+ * are mostly a few dozen bytes of a slot sized for the longest. */
 #include "../core/internal.h"
 #include "eddy/chan.h"
 
@@ -30,7 +35,8 @@ struct eddy_sub {
   size_t cap;
   int policy, failed;
   unsigned long dropped;
-  char *kept;          /* failed: what it had not read, oldest first */
+  uint32_t *kept_lens; /* failed: the lengths of what it had not read, */
+  char *kept;          /* and the items, oldest first (one allocation) */
   size_t kept_head, kept_len;
   eddy_node waiters;   /* its receiver (one at a time in practice) */
 };
@@ -38,6 +44,7 @@ struct eddy_sub {
 struct eddy_bcast {
   size_t item;
   char *ring;
+  uint32_t *lens;      /* each slot's item length (ring_cap of them) */
   size_t ring_cap;     /* a power of two, >= every subscriber's capacity */
   uint64_t tail;       /* sequence number of the next item published */
   eddy_node subs;
@@ -55,10 +62,19 @@ struct eddy_bcast {
 static inline char *bslot(const eddy_bcast *b, uint64_t q) {
   return b->ring + (size_t)(q & (b->ring_cap - 1)) * b->item;
 }
+static inline uint32_t *blen(const eddy_bcast *b, uint64_t q) {
+  return &b->lens[q & (b->ring_cap - 1)];
+}
 static inline size_t unread(const eddy_sub *s) { return (size_t)(s->b->tail - s->next); }
 
+/* What a receiver parked in eddy_sub_recv_n gives a publisher to fill. */
+typedef struct recv_into {
+  void *item;
+  size_t *len;
+} recv_into;
+
 EDDY_API int eddy_bcast_new(eddy_bcast **out, size_t item_size) {
-  if (!out || !item_size) return -EINVAL;
+  if (!out || !item_size || item_size > UINT32_MAX) return -EINVAL;
   eddy_bcast *b = eddy__calloc(1, sizeof *b);
   if (!b) return -ENOMEM;
   b->item = item_size;
@@ -83,6 +99,7 @@ EDDY_API void eddy_bcast_close(eddy_bcast *b) {
 
 static void bcast_release(eddy_bcast *b) {
   eddy__free(b->ring);
+  eddy__free(b->lens);
   eddy__free(b);
 }
 
@@ -108,16 +125,27 @@ static int reserve(eddy_bcast *b, size_t cap) {
     nc *= 2;
   }
   char *nr = eddy__alloc(nc * b->item);
-  if (!nr) return -ENOMEM;
+  uint32_t *nl = eddy__alloc(nc * sizeof *nl);
+  if (!nr || !nl) {
+    eddy__free(nr);
+    eddy__free(nl);
+    return -ENOMEM;
+  }
   char *old = b->ring;
+  uint32_t *oldl = b->lens;
   size_t oc = b->ring_cap;
   b->ring = nr;
+  b->lens = nl;
   b->ring_cap = nc;
   /* the live items are at most the old ring's worth, ending at tail */
   uint64_t from = b->tail >= oc ? b->tail - oc : 0;
-  for (uint64_t q = from; q < b->tail; q++)
-    memcpy(bslot(b, q), old + (size_t)(q & (oc - 1)) * b->item, b->item);
+  for (uint64_t q = from; q < b->tail; q++) {
+    uint32_t n = oldl[q & (oc - 1)];
+    *blen(b, q) = n;
+    memcpy(bslot(b, q), old + (size_t)(q & (oc - 1)) * b->item, n);
+  }
   eddy__free(old);
+  eddy__free(oldl);
   return 0;
 }
 
@@ -151,7 +179,7 @@ EDDY_API void eddy_sub_unsubscribe(eddy_sub *s) {
   wake_all(&s->waiters, EDDY_ECLOSED);
   eddy__node_unlink(&s->link);
   b->nsubs--;
-  eddy__free(s->kept);
+  eddy__free(s->kept_lens);
   eddy__free(s);
   wake_all(&b->space, 0); /* a WAIT subscriber may have been the holdup */
 }
@@ -165,8 +193,12 @@ static void cut_off(eddy_sub *s) {
   size_t n = unread(s);
   s->failed = 1;
   s->dropped++; /* the item it could not take */
-  if (n && (s->kept = eddy__alloc(n * b->item)) != NULL) {
-    for (size_t i = 0; i < n; i++) memcpy(s->kept + i * b->item, bslot(b, s->next + i), b->item);
+  if (n && (s->kept_lens = eddy__alloc(n * (sizeof(uint32_t) + b->item))) != NULL) {
+    s->kept = (char *)(s->kept_lens + n);
+    for (size_t i = 0; i < n; i++) {
+      s->kept_lens[i] = *blen(b, s->next + i);
+      memcpy(s->kept + i * b->item, bslot(b, s->next + i), s->kept_lens[i]);
+    }
     s->kept_len = n;
   } else {
     s->dropped += n;
@@ -176,10 +208,16 @@ static void cut_off(eddy_sub *s) {
 
 EDDY_API int eddy_bcast_publish(eddy_bcast *b, const void *item,
                                 eddy_time_t deadline) {
+  return eddy_bcast_publish_n(b, item, b ? b->item : 0, deadline);
+}
+
+EDDY_API int eddy_bcast_publish_n(eddy_bcast *b, const void *item, size_t len,
+                                  eddy_time_t deadline) {
   eddy_task *t;
   int r = eddy__checkpoint(&t);
   if (r) return r;
-  if (!b || !item) return -EINVAL;
+  if (!b || (!item && len)) return -EINVAL;
+  if (len > b->item) return -EMSGSIZE;
   for (;;) {
     if (b->closed) return EDDY_ECLOSED;
     /* All or nothing: wait first until every WAIT subscriber has room, so
@@ -214,7 +252,8 @@ EDDY_API int eddy_bcast_publish(eddy_bcast *b, const void *item,
       cut_off(s);
     }
   }
-  memcpy(bslot(b, b->tail), item, b->item);
+  if (len) memcpy(bslot(b, b->tail), item, len);
+  *blen(b, b->tail) = (uint32_t)len;
   uint64_t q = b->tail++;
   /* A waiting reader has read everything before q: hand it q directly. */
   size_t most = 0;
@@ -223,7 +262,9 @@ EDDY_API int eddy_bcast_publish(eddy_bcast *b, const void *item,
     if (s->failed) continue;
     if (!eddy__list_empty(&s->waiters) && s->next == q) {
       eddy__wait *w = eddy__container_of(s->waiters.next, eddy__wait, node);
-      memcpy(w->data, item, b->item);
+      recv_into *into = w->data;
+      if (len) memcpy(into->item, item, len);
+      if (into->len) *into->len = len;
       s->next = q + 1;
       eddy__wake_first(&s->waiters, 0);
     } else if (unread(s) > most) {
@@ -240,6 +281,10 @@ EDDY_API size_t eddy_sub_pending(const eddy_sub *s) {
 }
 
 EDDY_API int eddy_sub_recv(eddy_sub *s, void *item, eddy_time_t deadline) {
+  return eddy_sub_recv_n(s, item, NULL, deadline);
+}
+
+EDDY_API int eddy_sub_recv_n(eddy_sub *s, void *item, size_t *len, eddy_time_t deadline) {
   eddy_task *t;
   int r = eddy__checkpoint(&t);
   if (r) return r;
@@ -247,25 +292,31 @@ EDDY_API int eddy_sub_recv(eddy_sub *s, void *item, eddy_time_t deadline) {
   eddy_bcast *b = s->b;
   if (s->failed) { /* what was queued when it was cut off, then the error */
     if (!s->kept_len) return -ENOBUFS;
-    memcpy(item, s->kept + s->kept_head * b->item, b->item);
+    uint32_t n = s->kept_lens[s->kept_head];
+    memcpy(item, s->kept + s->kept_head * b->item, n);
+    if (len) *len = n;
     s->kept_head++;
     if (--s->kept_len == 0) {
-      eddy__free(s->kept);
+      eddy__free(s->kept_lens);
+      s->kept_lens = NULL;
       s->kept = NULL;
     }
     return 0;
   }
   if (s->next != b->tail) {
-    memcpy(item, bslot(b, s->next), b->item);
+    uint32_t n = *blen(b, s->next);
+    memcpy(item, bslot(b, s->next), n);
+    if (len) *len = n;
     s->next++;
     if (!eddy__list_empty(&b->space)) /* a publisher waited for room */
       eddy__wake_first(&b->space, 0);
     return 0;
   }
   if (b->closed) return EDDY_DONE;
+  recv_into into = {item, len};
   eddy__wait w;
   eddy__wait_init(&w, t);
-  w.data = item;
+  w.data = &into;
   eddy__list_push_back(&s->waiters, &w.node);
   return eddy__park(&w, deadline, "subscription", __builtin_return_address(0));
 }

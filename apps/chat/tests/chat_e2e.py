@@ -206,6 +206,55 @@ def test_slow_client_is_cut_off_and_others_unaffected():
     assert srv.stop() == 0
 
 
+def test_replies_and_room_messages_stay_whole_on_a_full_socket():
+    # A member's replies (its reader task) and the room's messages (its
+    # writer task) share one output buffer. A reply whose write is stuck on
+    # a full socket holds that buffer while the room's messages keep coming:
+    # they must wait for it, not be copied over bytes still being sent.
+    srv = Server("--client-buffer", "4096", "--rate", "100000")
+    a = Client(srv, "alice", "r", rcvbuf=4096)
+    sender = Client(srv, "sender", "r")
+    a.expect("sender joined")
+    threading.Thread(target=lambda: sender.lines(60), daemon=True).start()
+    helps, n = 4000, 600
+    # alice reads nothing for a while: ~490 KB of replies, several times
+    # what her socket and the server's send buffer hold, so the reader's
+    # writes are suspended while the room's messages arrive
+    a.s.sendall(b"/help\n" * helps)
+    time.sleep(0.3)
+    # in one write: the server reads many at once, so alice's writer finds
+    # a batch of several (the path that holds messages back) while her
+    # reader's write is suspended
+    sender.s.sendall("".join("m%05d %s\n" % (i, "x" * 150) for i in range(n)).encode())
+    got, last, seen_last, nhelp2 = [], "<sender> m%05d " % (n - 1), False, 0
+    while not (seen_last and nhelp2 == helps):  # until all came...
+        more = a.lines(0.5)
+        if not more:
+            more = a.lines(3)
+            if not more:
+                break  # ...or nothing more for 3.5 s
+        got += more
+        seen_last = seen_last or any(last in l for l in more)
+        nhelp2 += sum(l.startswith("anything else") for l in more)
+    help1, help2 = ("commands: /nick NAME, /join ROOM, /leave, /rooms, /who, /history N, "
+                    "/quit, /help;", "anything else is a message to your room")
+    seq = 0
+    nhelp = 0
+    for l in got:
+        if l in (help1, help2):
+            nhelp += 1
+        elif l.startswith("[r] <sender> "):
+            assert l == "[r] <sender> m%05d %s" % (seq, "x" * 150), (seq, l)
+            seq += 1
+        else:
+            assert l.startswith("[r] * "), l  # joins and the like
+    assert seq == n, seq
+    assert nhelp == 2 * helps, nhelp
+    a.close()
+    sender.close()
+    assert srv.stop() == 0
+
+
 def test_malformed_and_oversized_input():
     srv = Server("--max-line", "100")
     a = Client(srv, "alice", "r")
