@@ -557,8 +557,9 @@ METHOD = """\
   copy's code lands at other physical addresses), so the median spans that
   too. The network families run once and repeat inside: each server is
   measured in rounds that go round all the servers in turn, 3 per entry
-  (`echo_64x64`: 5, because loopback here flips between a fast and a slow
-  regime for seconds at a time), and redis-benchmark 5 times per server
+  (`echo_64x64` and the HTTP entries: 5, because loopback here flips
+  between a fast and a slow regime for seconds at a time), and
+  redis-benchmark 5 times per server
   (200k requests, 2M pipelined, so that each run lasts over a second);
   their median is over those rounds (n = 1 for the one run).
 * **vs eddy**: for times and sizes (ns, B) peer / eddy, for throughputs

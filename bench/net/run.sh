@@ -41,13 +41,17 @@ fail() { say "$1 (failed)"; echo "FAILED $1" >>"$results"; failed=1; }
 
 # ---- durations (seconds) and repetitions
 if [ $quick = 1 ]; then
-  dur=0.3 warm=0.1 reps=1 echo_reps=1 wrkdur=1 sysdur=0.3
+  dur=0.3 warm=0.1 reps=1 echo_reps=1 http_reps=1 wrkdur=1 sysdur=0.3
 else
   # echo_64x64 (a target's entry) gets 5 rounds, the rest 3: loopback on
   # this VM flips between a fast and a slow regime for seconds at a time
   # (~220k against ~165k round trips/s for every server alike), and the
-  # median of 3 rounds was at the mercy of which regime each round met
-  dur=3 warm=0.5 reps=3 echo_reps=5 wrkdur=3 sysdur=1.5
+  # median of 3 rounds was at the mercy of which regime each round met.
+  # The HTTP entries (nginx's target) get 5 for the same reason: one page
+  # had eddy-uring at 148k requests per CPU-second (143k..173k) against
+  # nginx's 156k, where alternating runs just after read 178k-204k
+  # against 163k-185k.
+  dur=3 warm=0.5 reps=3 echo_reps=5 http_reps=5 wrkdur=3 sysdur=1.5
 fi
 export EDDY_BENCH_QUICK=$quick GOMAXPROCS=1
 
@@ -341,8 +345,8 @@ CONF
     if [ $quick = 0 ]; then # warm-up
       for rt in "${http_rts[@]}"; do wrk_run "${sport[http-$rt]}" "${spidof[http-$rt]}" >/dev/null 2>&1; done
     fi
-    for k in $(seq $reps); do
-      say "http: round $k of $reps"
+    for k in $(seq $http_reps); do
+      say "http: round $k of $http_reps"
       for rt in "${http_rts[@]}"; do [ -n "${dead[$rt]:-}" ] || http_round "$rt"; done
     done
     for rt in "${http_rts[@]}"; do
