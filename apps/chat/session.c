@@ -130,14 +130,46 @@ int session_join(client *c, const char *name, char *why, size_t wn) {
   return 0;
 }
 
+/* ---- the nickname index: a chained hash of the clients that have one */
+
+static client **nick_chain(server *s, const char *nick) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (const char *p = nick; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+  return &s->nicks[h & (CHAT_NICK_BUCKETS - 1)];
+}
+
+static client *nick_find(server *s, const char *nick) {
+  for (client *o = *nick_chain(s, nick); o; o = o->nick_next)
+    if (!strcmp(o->nick, nick)) return o;
+  return NULL;
+}
+
+static void nick_link(client *c) {
+  client **head = nick_chain(c->srv, c->nick);
+  c->nick_next = *head;
+  if (c->nick_next) c->nick_next->nick_pprev = &c->nick_next;
+  c->nick_pprev = head;
+  *head = c;
+}
+
+static void nick_unlink(client *c) {
+  if (!c->nick_pprev) return;
+  *c->nick_pprev = c->nick_next;
+  if (c->nick_next) c->nick_next->nick_pprev = c->nick_pprev;
+  c->nick_next = NULL;
+  c->nick_pprev = NULL;
+}
+
 int session_nick(client *c, const char *name, char *why, size_t wn) {
   if (!valid_name(name, NICK_MAX))
     return snprintf(why, wn, "nicknames are 1-%d letters, digits, _ or -", NICK_MAX - 1), -1;
-  for (client *o = c->srv->list; o; o = o->next)
-    if (o != c && !strcmp(o->nick, name)) return snprintf(why, wn, "nickname %s is taken", name), -1;
+  client *o = nick_find(c->srv, name);
+  if (o && o != c) return snprintf(why, wn, "nickname %s is taken", name), -1;
   char old[NICK_MAX];
   snprintf(old, sizeof old, "%s", c->nick);
+  nick_unlink(c);
   memcpy(c->nick, name, strlen(name) + 1); /* valid_name: shorter than NICK_MAX */
+  nick_link(c);
   if (c->room && old[0]) {
     char t[80];
     snprintf(t, sizeof t, "%s is now %s", old, c->nick);
@@ -194,5 +226,6 @@ void session_end(client *c) {
   }
   *c->pprev = c->next; /* 10,000 leaving clients: no walk of the list each */
   if (c->next) c->next->pprev = c->pprev;
+  nick_unlink(c); /* its nickname is free again */
   c->srv->clients--;
 }

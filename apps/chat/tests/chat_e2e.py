@@ -255,6 +255,43 @@ def test_replies_and_room_messages_stay_whole_on_a_full_socket():
     assert srv.stop() == 0
 
 
+def test_nickname_taken_until_renamed_or_gone():
+    srv = Server()
+    a = Client(srv, "alice")
+    b = Client(srv)
+    b.send("/nick alice")
+    b.expect("nickname alice is taken")
+    a.send("/nick alice")  # one's own nickname again: fine
+    a.expect("you are alice")
+    a.send("/nick alice2")
+    a.expect("you are alice2")
+    b.send("/nick alice")  # freed by the rename
+    b.expect("you are alice")
+    c = Client(srv)
+    c.send("/nick alice2")
+    c.expect("nickname alice2 is taken")
+    a.close()  # freed when its owner leaves
+    deadline = time.time() + 5
+    while True:
+        c.send("/nick alice2")
+        got = c.lines(0.3)
+        if any("you are alice2" in l for l in got):
+            break
+        assert time.time() < deadline, got
+    # many names at once: each still unique
+    others = [Client(srv, "n%03d" % i) for i in range(50)]
+    d = Client(srv)
+    for i in range(0, 50, 7):
+        d.send("/nick n%03d" % i)
+        d.expect("nickname n%03d is taken" % i)
+    for o in others:
+        o.close()
+    b.close()
+    c.close()
+    d.close()
+    assert srv.stop() == 0
+
+
 def test_malformed_and_oversized_input():
     srv = Server("--max-line", "100")
     a = Client(srv, "alice", "r")
