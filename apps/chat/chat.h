@@ -155,6 +155,12 @@ struct client {
 };
 
 int valid_name(const char *s, size_t max);
+/* FNV-1a: the history records' checksum and the nickname index's hash. */
+static inline uint32_t fnv1a(const char *s, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+  return h;
+}
 /* Register a new client; -EBUSY when the server is full. */
 int session_begin(client *c, server *s, const client_ops *ops, void *proto);
 /* Stop delivering room messages (before a last word such as the shutdown

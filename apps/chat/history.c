@@ -25,12 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t fnv1a(const char *s, size_t n) {
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
-  return h;
-}
-
 static int format(const chat_msg *m, char *out, size_t cap) {
   int n = snprintf(out, cap, "%" PRIu64 "\t%" PRId64 "\t%s\t%s", m->seq, m->time_ms,
                    m->nick, m->text);

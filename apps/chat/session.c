@@ -133,9 +133,7 @@ int session_join(client *c, const char *name, char *why, size_t wn) {
 /* ---- the nickname index: a chained hash of the clients that have one */
 
 static client **nick_chain(server *s, const char *nick) {
-  uint32_t h = 2166136261u; /* FNV-1a */
-  for (const char *p = nick; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
-  return &s->nicks[h & (CHAT_NICK_BUCKETS - 1)];
+  return &s->nicks[fnv1a(nick, strlen(nick)) & (CHAT_NICK_BUCKETS - 1)];
 }
 
 static client *nick_find(server *s, const char *nick) {
