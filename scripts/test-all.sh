@@ -22,7 +22,15 @@ JOBS=2
 TOTAL_PASS=0
 TOTAL_FAIL=0
 FAILED_STEPS=()
+REPORT=build-ci-failures.txt # each failure's details, printed again at the end
+: >"$REPORT"
 step() { echo; echo "==== $*"; }
+# failed NAME [DETAILS]: a step failed; CI's log may keep only its tail, so
+# the details are repeated at the very end, under the summary's line
+failed() {
+  FAILED_STEPS+=("$1")
+  { echo "---- $1"; [ $# -gt 1 ] && printf '%s\n' "$2" | tail -40; } >>"$REPORT"
+}
 
 run_ctest() { # dir label [ctest args...]
   local dir=$1 label=$2
@@ -39,7 +47,9 @@ run_ctest() { # dir label [ctest args...]
     TOTAL_PASS=$((TOTAL_PASS + p - f))
     TOTAL_FAIL=$((TOTAL_FAIL + f))
   fi
-  if [ $rc -ne 0 ]; then FAILED_STEPS+=("$label"); fi
+  if [ $rc -ne 0 ]; then
+    failed "$label" "$(echo "$out" | grep -E 'tests failed out of|^ *[0-9]+ - |\*\*\*|Failed|Timeout' | tail -30)"
+  fi
 }
 
 build() { # dir cc [cmake args...]
@@ -48,7 +58,7 @@ build() { # dir cc [cmake args...]
   CC=$cc CXX=$([ "$cc" = clang ] && echo clang++ || echo g++) \
     cmake -S . -B "$dir" -G Ninja "$@" >/dev/null && cmake --build "$dir" -j"$JOBS" >"$dir.log" 2>&1
   local rc=$?
-  if [ $rc -ne 0 ]; then tail -60 "$dir.log"; FAILED_STEPS+=("build $dir"); fi
+  if [ $rc -ne 0 ]; then tail -60 "$dir.log"; failed "build $dir" "$(tail -20 "$dir.log")"; fi
   return $rc
 }
 
@@ -86,10 +96,13 @@ step "3d. fuzzing (libFuzzer, clang): each parser fuzzer for 45 s from its seed 
 if CC=clang cmake -S . -B build-ci-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDDY_FUZZ=ON \
     -DEDDY_BUILD_EXAMPLES=OFF -DEDDY_BUILD_BENCH=OFF >/dev/null &&
     cmake --build build-ci-fuzz -j"$JOBS" --target fuzzers >build-ci-fuzz.log 2>&1; then
-  FUZZ_SEED=1 tests/fuzz/run.sh build-ci-fuzz/tests/fuzz build-ci-fuzz/fuzz-run 45 || FAILED_STEPS+=("fuzz")
+  FUZZ_SEED=1 tests/fuzz/run.sh build-ci-fuzz/tests/fuzz build-ci-fuzz/fuzz-run 45 >build-ci-fuzz/run.txt 2>&1
+  rc=$?
+  cat build-ci-fuzz/run.txt
+  [ $rc -eq 0 ] || failed fuzz "$(grep -A45 FAILED build-ci-fuzz/run.txt || cat build-ci-fuzz/run.txt)"
 else
   tail -60 build-ci-fuzz.log
-  FAILED_STEPS+=("build build-ci-fuzz")
+  failed "build build-ci-fuzz" "$(tail -20 build-ci-fuzz.log)"
 fi
 
 step "4. valgrind (memcheck) on the test programs"
@@ -110,11 +123,11 @@ for t in build-ci-gcc/tests/test_*; do
     echo "valgrind: $(basename "$t") skipped (it cannot run under valgrind's CPU)"
   elif [ $rc -ne 0 ]; then
     echo "valgrind: $(basename "$t") FAILED"; tail -30 "$t.vg.log"; vg_fail=1
+    failed "valgrind $(basename "$t")" "$(tail -30 "$t.vg.log")"
   else
     echo "valgrind: $(basename "$t") clean ($(tail -1 "$t.vg.log"))"
   fi
 done
-[ $vg_fail -eq 0 ] || FAILED_STEPS+=("valgrind")
 
 step "5. ucontext fallback switch, DNS without c-ares, epoll without liburing"
 build build-ci-ucontext gcc -DCMAKE_BUILD_TYPE=Debug -DEDDY_SWITCH=ucontext -DEDDY_WITH_CARES=OFF \
@@ -125,9 +138,12 @@ step "6. install + consumers"
 prefix=$(pwd)/build-ci-prefix
 rm -rf "$prefix"
 if cmake --install build-ci-gcc --prefix "$prefix" >/dev/null; then
-  tests/consumer/run.sh "$prefix" || FAILED_STEPS+=("consumers")
+  out=$(tests/consumer/run.sh "$prefix" 2>&1)
+  rc=$?
+  echo "$out"
+  [ $rc -eq 0 ] || failed consumers "$out"
 else
-  FAILED_STEPS+=("install")
+  failed install
 fi
 
 step "7. aarch64 (cross-built, run under qemu-user)"
@@ -138,25 +154,27 @@ if out=$(scripts/test-aarch64.sh 2>&1); then
   [ -n "$line" ] && TOTAL_PASS=$((TOTAL_PASS + n))
 else
   echo "$out" | tail -40
-  FAILED_STEPS+=("aarch64")
+  failed aarch64 "$out"
 fi
 
 step "8. benchmarks, quick mode"
 if build build-ci-bench gcc -DCMAKE_BUILD_TYPE=Release; then
   EDDY_BENCH_QUICK=1 build-ci-bench/bench/eddy_bench >build-ci-bench/quick.txt 2>&1 &&
     grep -c '^BENCH ' build-ci-bench/quick.txt | sed 's/^/bench: entries printed: /' ||
-    { cat build-ci-bench/quick.txt; FAILED_STEPS+=("bench"); }
+    { cat build-ci-bench/quick.txt; failed bench "$(cat build-ci-bench/quick.txt)"; }
   if [ -x bench/run.sh ] && [ "${EDDY_CI_PEERS:-1}" = 1 ]; then
     # with the I/O, redis-lite and fan-out families (bench/{net,redis,fanout}),
     # which fail on any lost or wrong reply
     bench/run.sh --quick --eddy-bench build-ci-bench/bench/eddy_bench >build-ci-bench/peers.txt 2>&1 ||
-      { tail -40 build-ci-bench/peers.txt; FAILED_STEPS+=("bench peers"); }
+      failed "bench peers" "$(cat build-ci-bench/peers.txt)"
     tail -40 build-ci-bench/peers.txt
   fi
 fi
 
 echo
 if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
+  echo "==== the failures again (each in full above)"
+  tail -150 "$REPORT"
   echo "FAILED steps: ${FAILED_STEPS[*]}"
 fi
 echo "${TOTAL_PASS} passed, ${TOTAL_FAIL} failed"

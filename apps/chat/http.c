@@ -131,6 +131,16 @@ static int read_head(http_reader *r) {
       return EDDY_DONE; /* the peer left, maybe mid-request: nobody to answer */
     if (rc) return rc;
     if (total == 0 && (len == 1 || (len == 2 && line[0] == '\r'))) continue; /* leading CRLF */
+    /* A CR anywhere but before the LF is invalid (RFC 9112 2.2). http-parser
+     * (lenient) reads "\r" and one more byte as the end of a line, and a
+     * header line "X:\r \n" as a header and then the blank line: the head
+     * would end a line early, and the headers after it would be read as
+     * the WebSocket's frames after an upgrade. */
+    const char *cr = memchr(line, '\r', len);
+    if (cr && cr != line + len - 2) {
+      fail(r, 400, "a CR that does not end a line");
+      return 0;
+    }
     total += len;
     if (total > r->max_head) {
       fail(r, 431, "request header fields too large");
@@ -139,10 +149,8 @@ static int read_head(http_reader *r) {
     size_t used = http_parser_execute(&r->p, &r->set, line, len);
     enum http_errno e = HTTP_PARSER_ERRNO(&r->p);
     /* A whole line is fed, so a well-formed head ends exactly at a line's
-     * end, an upgrade's too. http-parser (lenient) takes "\r" and any one
-     * byte as the blank line: an upgrade would then stop mid-line, and the
-     * rest of the line, already consumed here, would be lost to the
-     * WebSocket. Such a head is malformed. */
+     * end, an upgrade's too: the parser stopping mid-line is a malformed
+     * head (the rest of the line, consumed here, would be lost). */
     if (e != HPE_OK || used != len) {
       fail(r, 400, e != HPE_OK ? http_errno_description(e) : "malformed request");
       return 0;

@@ -334,6 +334,24 @@ def test_web_upgrade_head_must_end_in_a_blank_line():
     assert srv.stop() == 0
 
 
+def test_web_bare_cr_in_head_is_refused():
+    # a CR that does not end a line: refused. Leniently read, "X-A:\r \n" is
+    # a header and then the blank line, so an upgrade would end a line early
+    # and the headers after it would be taken as the WebSocket's frames
+    srv = Server(http=True)
+    head = (b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
+    for bad in (b"X-A:\r \nX-B: 1\r\n\r\n", b"X-A: a\rb\r\n\r\n", b"X-A: a\r\r\n\r\n"):
+        status, hdrs, body = http(srv.http_port, head + bad)
+        assert status == 400 and b"CR" in body, (bad, status, body[:200])
+        assert hdrs["connection"] == "close", hdrs
+    status, _, body = http(srv.http_port, b"GET /\r HTTP/1.1\r\nHost: x\r\n\r\n")  # request line
+    assert status == 400 and b"CR" in body, (status, body[:200])
+    status, hdrs, _ = http(srv.http_port, head + b"X-A:\r\n\r\n")  # an empty value is fine
+    assert status == 101, (status, hdrs)
+    assert srv.stop() == 0
+
+
 def test_web_oversized_message_closed_with_reason():
     srv = Server("--max-line", "100", http=True)
     a = Client(srv, "alice", "r")
