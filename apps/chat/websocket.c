@@ -35,15 +35,54 @@ int ws_accept_value(const char *key, char out[29]) {
   return 0;
 }
 
+/* How many of the pending bytes to hand wslay now, at most `room`. Frame
+ * headers go over whole, and a close frame whole, header and payload:
+ * wslay 1.1.1 checks a close reason's UTF-8 from the third byte of each
+ * piece of the payload it is handed, not of the payload, so a close frame
+ * that arrived in two reads was refused as invalid (1007) however good
+ * its reason, and a bad reason split elsewhere could pass. Payloads of
+ * other frames go over as they come. What is held back (a header, or a
+ * close frame, at most 131 bytes) stays in `in` for the next read to
+ * append to. wslay asks with its whole 4096-byte buffer free (it keeps
+ * only partial headers, which it is never handed), so a held-back frame
+ * always fits once it is all here. */
+static size_t handover(ws_conn *ws, size_t room) {
+  const uint8_t *p = ws->in;
+  size_t have = ws->in_len, give = have < room ? have : room, pos = 0;
+  while (pos < give) {
+    if (ws->in_payload) { /* the rest of a frame already started */
+      size_t t = give - pos < ws->in_payload ? give - pos : (size_t)ws->in_payload;
+      pos += t;
+      ws->in_payload -= t;
+      continue;
+    }
+    if (have - pos < 2) break;
+    unsigned len7 = p[pos + 1] & 127u, ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
+    size_t head = 2 + ext + (p[pos + 1] & 0x80u ? 4 : 0);
+    if (have - pos < head) break;
+    uint64_t len = len7;
+    if (ext) {
+      len = 0;
+      for (unsigned k = 0; k < ext; k++) len = len << 8 | p[pos + 2 + k];
+    }
+    int whole_close = (p[pos] & 15u) == WSLAY_CONNECTION_CLOSE && len <= 125;
+    size_t take = whole_close ? head + (size_t)len : head;
+    if (take > give - pos) break; /* not all here, or not all fits this time */
+    pos += take;
+    if (!whole_close) ws->in_payload = len;
+  }
+  return pos;
+}
+
 /* ---- wslay callbacks */
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *u) {
   (void)flags;
   ws_conn *ws = u;
-  if (ws->in_len == 0) { /* all handed over: wslay stops until more is read */
+  size_t n = handover(ws, len);
+  if (n == 0) { /* all handed over, or held back: wslay stops until more is read */
     wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
     return -1;
   }
-  size_t n = len < ws->in_len ? len : ws->in_len;
   memcpy(buf, ws->in, n);
   ws->in += n;
   ws->in_len -= n;
@@ -231,7 +270,10 @@ static int messages_gen(eddy_gen *g, void *arg) {
     if (ws->refused) return ws->refused;
     if (!wslay_event_get_read_enabled(ws->ctx))
       return wslay_event_get_close_received(ws->ctx) ? 0 : -EPROTO;
-    long n = eddy_stream_read(ws->conn, ws->inbuf, sizeof ws->inbuf, EDDY_FOREVER);
+    /* what handover() held back goes first */
+    if (ws->in_len) memmove(ws->inbuf, ws->in, ws->in_len);
+    long n = eddy_stream_read(ws->conn, ws->inbuf + ws->in_len, sizeof ws->inbuf - ws->in_len,
+                              EDDY_FOREVER);
     if (n == 0) return -ECONNRESET; /* gone without a close frame */
     if (n < 0) return (int)n;
     int rc;
@@ -239,7 +281,7 @@ static int messages_gen(eddy_gen *g, void *arg) {
       EDDY_WITH(lg, &eddy_lock_cm, &ws->lock);
       if (lg.status) return lg.status;
       ws->in = ws->inbuf;
-      ws->in_len = (size_t)n;
+      ws->in_len += (size_t)n;
       rc = wslay_event_recv(ws->ctx) ? -EPROTO : 0;
       int fr = flush(ws); /* pongs, and the close answering the peer's */
       if (!rc && fr && wslay_event_get_read_enabled(ws->ctx)) rc = fr;

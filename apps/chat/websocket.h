@@ -21,8 +21,9 @@ typedef struct ws_conn {
   /* receiving: frames are assembled here, complete messages wait in pend
    * until the consumer has taken them */
   uint8_t inbuf[WS_INBUF];
-  const uint8_t *in;
+  const uint8_t *in;       /* read, not yet handed to wslay */
   size_t in_len;
+  uint64_t in_payload;     /* of the frame being handed over, bytes to come */
   char *msg, *pend;
   size_t msg_len, pend_used;
   size_t *pend_off, *pend_len, npend, pend_max;

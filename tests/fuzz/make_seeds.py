@@ -74,6 +74,10 @@ put("websocket", "too_big_announced", W + bytes([0x81, 0xFF]) + struct.pack(">Q"
 put("websocket", "invalid_utf8", W + frame(1, b"\xc3\x28 \xed\xa0\x80") + close())
 put("websocket", "unmasked", W + frame(1, b"hi", mask=None))
 put("websocket", "no_close", W + frame(1, b"a") + frame(1, b"b"))
+# a close frame whose good UTF-8 reason arrives in several reads (pieces of
+# 1, 5, 9 and 13 bytes split it mid-character): a clean close, not 1007
+put("websocket", "close_reason_in_pieces", W + frame(1, b"hi") +
+    close(1000, "\u00e9\u20ac\u00f1\u2014\u00fc".encode() * 3))
 
 # stream iterators: lines of at most 16 bytes, first buffer 4, room 2 past a line
 L = bytes([0, 15, 3, 2, 0, 2, 5, 1])

@@ -383,6 +383,27 @@ def test_web_oversized_message_closed_with_reason():
     assert srv.stop() == 0
 
 
+def test_web_close_frame_in_two_reads_is_a_clean_close():
+    """A close frame whose reason (good UTF-8) arrives in two reads, split
+    inside a character, is answered with the same code: a clean close, not
+    1007 (the reason is checked whole, not piece by piece)."""
+    srv = Server(http=True)
+    w = WS(srv.http_port).login("zoe")
+    reason = "\u00e9\u20ac\u00f1\u2014\u00fc".encode() * 3
+    payload = struct.pack("!H", 4000) + reason
+    mask = os.urandom(4)
+    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    whole = bytes([0x88, 0x80 | len(payload)]) + mask + body
+    cut = 2 + 4 + 2 + 1  # after the first byte of the reason's first character
+    w.s.sendall(whole[:cut])
+    time.sleep(0.2)  # so the server reads the rest apart
+    w.s.sendall(whole[cut:])
+    w.expect_close()
+    assert w.closed[0] == 4000, w.closed
+    assert w.at_eof()
+    assert srv.stop() == 0
+
+
 def test_web_limits_rate_idle_full():
     srv = Server("--max-clients", "1", http=True)
     a = WS(srv.http_port).login("alice")
