@@ -179,12 +179,27 @@ void session_notice_last(client *c, int kind, const char *text);
 /* client.c: the line protocol */
 int client_task(void *arg);
 
+/* main.c: one acceptor per port. Each connection gets a task of the
+ * server's task group running conn_task(conn_arg *), which frees its
+ * argument; a connection that cannot get one is closed at once. */
+typedef struct conn_arg {
+  server *s;
+  eddy_stream *conn;
+} conn_arg;
+
 typedef struct acceptor_arg {
   server *s;
   eddy_listener *l;
+  eddy_stream_opts so; /* per connection: buffers and kernel send buffer */
+  eddy_task_fn conn_task;
+  const char *name; /* the connection tasks' name */
 } acceptor_arg;
 
-/* http_server.c: the web port's acceptor (built with EDDY_CHAT_WEB) */
-int http_acceptor(void *arg); /* arg: acceptor_arg */
+/* http_server.c: the web port (built with EDDY_CHAT_WEB) */
+int http_conn_task(void *arg); /* arg: conn_arg */
+/* A web connection's stream: room for one header line; the kernel send
+ * buffer bounded as for line clients (the slow-consumer cut-off relies on
+ * it). */
+eddy_stream_opts http_stream_opts(void);
 
 #endif

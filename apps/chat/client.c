@@ -175,9 +175,10 @@ static int handle_line(client *c, char *line) {
 }
 
 int client_task(void *arg) {
-  server *s = ((server **)arg)[0];
-  line_conn lc = {.conn = ((eddy_stream **)arg)[1]};
+  conn_arg ca = *(conn_arg *)arg;
   free(arg);
+  server *s = ca.s;
+  line_conn lc = {.conn = ca.conn};
   eddy_lock_init(&lc.out);
   EDDY_WITH(g, &eddy_stream_cm, lc.conn); /* the connection closes itself */
   client c;

@@ -49,10 +49,11 @@ static int route(eddy_stream *conn, const http_request *q, char *key, size_t key
   return http_error(conn, 404, NULL, "no such page (the chat is at /)"), 0;
 }
 
-static int http_conn_task(void *arg) {
-  server *s = ((server **)arg)[0];
-  eddy_stream *conn = ((eddy_stream **)arg)[1];
+int http_conn_task(void *arg) {
+  conn_arg ca = *(conn_arg *)arg;
   free(arg);
+  server *s = ca.s;
+  eddy_stream *conn = ca.conn;
   EDDY_WITH(g, &eddy_stream_cm, conn); /* closes itself, however we leave */
   char key[64];
   int next = 0, st;
@@ -63,26 +64,6 @@ static int http_conn_task(void *arg) {
   return 0;
 }
 
-int http_acceptor(void *arg) {
-  acceptor_arg *a = arg;
-  eddy_stream *conn;
-  int st;
-  /* the buffer holds one header line at most; the kernel send buffer is
-   * bounded as for line clients (the slow-consumer cut-off relies on it) */
-  eddy_stream_opts so = {.read_buffer = 4096, .max_buffer = HEAD_MAX + 1024, .sndbuf = 64 * 1024};
-  EDDY_FOR(conn, eddy_accept_iter(a->l, &so), st) {
-    void **ca = malloc(2 * sizeof *ca);
-    if (!ca) {
-      eddy_stream_close(conn);
-      continue;
-    }
-    ca[0] = a->s;
-    ca[1] = conn;
-    eddy_spawn_opts o = {.name = "http"};
-    if (eddy_taskgroup_spawn(a->s->tg, http_conn_task, ca, &o)) {
-      free(ca);
-      eddy_stream_close(conn);
-    }
-  }
-  return st == -ECANCELED ? 0 : st;
+eddy_stream_opts http_stream_opts(void) {
+  return (eddy_stream_opts){.read_buffer = 4096, .max_buffer = HEAD_MAX + 1024, .sndbuf = 64 * 1024};
 }

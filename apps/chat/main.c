@@ -104,20 +104,15 @@ static int acceptor(void *arg) {
   acceptor_arg *a = arg;
   eddy_stream *conn;
   int st;
-  /* A client's kernel send buffer is bounded too: together with its
-   * subscription buffer that caps what a slow client can make us hold. */
-  eddy_stream_opts so = {.read_buffer = 4096, .max_buffer = a->s->opts.max_line + 64,
-                         .sndbuf = 64 * 1024};
-  EDDY_FOR(conn, eddy_accept_iter(a->l, &so), st) {
-    void **ca = malloc(2 * sizeof *ca);
+  EDDY_FOR(conn, eddy_accept_iter(a->l, &a->so), st) {
+    conn_arg *ca = malloc(sizeof *ca);
     if (!ca) {
       eddy_stream_close(conn);
       continue;
     }
-    ca[0] = a->s;
-    ca[1] = conn;
-    eddy_spawn_opts o = {.name = "client"};
-    if (eddy_taskgroup_spawn(a->s->tg, client_task, ca, &o)) {
+    *ca = (conn_arg){a->s, conn};
+    eddy_spawn_opts o = {.name = a->name};
+    if (eddy_taskgroup_spawn(a->s->tg, a->conn_task, ca, &o)) {
       free(ca);
       eddy_stream_close(conn);
     }
@@ -175,11 +170,15 @@ static int main_task(void *unused) {
   s.tg = &tg;
   {
     EDDY_WITH(g, &eddy_taskgroup_cm, &tg);
-    acceptor_arg aa = {&s, l};
+    /* A line client's kernel send buffer is bounded too: together with
+     * its subscription buffer that caps what a slow client can make us
+     * hold. */
+    acceptor_arg aa = {&s, l, {.read_buffer = 4096, .max_buffer = s.opts.max_line + 64, .sndbuf = 64 * 1024},
+                       client_task, "client"};
     eddy_taskgroup_spawn(&tg, acceptor, &aa, NULL);
 #ifdef EDDY_CHAT_WEB
-    acceptor_arg ha = {&s, hl};
-    if (hl) eddy_taskgroup_spawn(&tg, http_acceptor, &ha, NULL);
+    acceptor_arg ha = {&s, hl, http_stream_opts(), http_conn_task, "http"};
+    if (hl) eddy_taskgroup_spawn(&tg, acceptor, &ha, NULL);
 #endif
     if (!s.opts.fsync_each) eddy_taskgroup_spawn(&tg, history_logger, &s, NULL);
     int sig = eddy_signals_next(sg, EDDY_FOREVER);
